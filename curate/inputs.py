@@ -1,0 +1,69 @@
+"""Resolving `input.paths` (local globs or fsspec URLs) into a sorted list of files."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+from curate.config import ConfigError, InputConfig
+
+# The default pipeline reads the project's sample crawl; it is built on first use.
+SAMPLE_DIR = Path("data/sample")
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def resolve_inputs(cfg: InputConfig, base_dir: Path = Path(".")) -> list[str]:
+    """Expand every pattern; each must match at least one file. Order is sorted, hence stable."""
+    out: list[str] = []
+    for pattern in cfg.paths:
+        matches = _expand(pattern, base_dir)
+        if not matches and _is_sample(pattern, base_dir):
+            from curate.sample_crawl import build_sample_crawl
+
+            print(f"llmcli: {pattern}: building the sample crawl in {SAMPLE_DIR}/", flush=True)
+            build_sample_crawl(base_dir / SAMPLE_DIR)
+            matches = _expand(pattern, base_dir)
+        if not matches:
+            raise ConfigError(f"input.paths: no file matches {pattern!r}")
+        out.extend(m for m in matches if m not in out)
+    return out
+
+
+def _expand(pattern: str, base_dir: Path) -> list[str]:
+    if _is_url(pattern):
+        import fsspec
+
+        try:
+            fs, _, paths = fsspec.get_fs_token_paths(pattern)
+        except (OSError, ValueError, ImportError) as e:
+            raise ConfigError(f"input.paths: cannot list {pattern!r}: {e}") from None
+        protocol = pattern.split("://", 1)[0]
+        return sorted(p if "://" in p else f"{protocol}://{p}" for p in paths)
+    pattern = pattern.removeprefix("file://")
+    path = Path(pattern)
+    if not path.is_absolute():
+        path = base_dir / path
+    return sorted(str(Path(p)) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+
+
+def _is_sample(pattern: str, base_dir: Path) -> bool:
+    p = Path(pattern)
+    if not p.is_absolute():
+        p = base_dir / p
+    try:
+        p.relative_to(base_dir / SAMPLE_DIR)
+    except ValueError:
+        return False
+    return True
+
+
+def open_input(path: str):
+    """A binary file object for a local path or fsspec URL (credentials come from the environment)."""
+    if _is_url(path):
+        import fsspec
+
+        return fsspec.open(path, "rb").open()
+    return open(path.removeprefix("file://"), "rb")

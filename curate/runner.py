@@ -1,0 +1,350 @@
+"""The stage runner: shards across worker processes, manifests, resume, staleness.
+
+Every stage reads the previous stage's shards and writes its own under
+`workdir/NN_<stage>/`. Each finished shard is renamed into place and then recorded in the
+stage manifest, so `kill -9` at any moment followed by a rerun redoes only unfinished shards
+and produces byte-identical outputs. A stage whose config (or any earlier stage's config)
+changed is stale: its directory is cleared and it is recomputed, and so is every later stage.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from curate.config import ConfigError, PipelineConfig, config_hash, dump_yaml, to_dict
+from curate.inputs import resolve_inputs
+from curate.manifest import Manifest, atomic_write_text, describe_file
+from curate.stage import STAGES, Shard, ShardStats, Stage, StageContext, load_stage_modules
+
+
+class StageFailed(RuntimeError):
+    """One or more shards of a stage failed; the message names them."""
+
+
+def log(message: str) -> None:
+    print(f"llmcli: {message}", file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------- worker side
+
+_STAGE_CACHE: dict[tuple, Stage] = {}
+
+
+def _stage_instance(name: str, config: Any, ctx: StageContext, chash: str) -> Stage:
+    """One stage object per worker process and config: models are loaded once, not per shard."""
+    key = (name, chash, str(ctx.stage_dir))
+    if key not in _STAGE_CACHE:
+        load_stage_modules()
+        _STAGE_CACHE.clear()
+        _STAGE_CACHE[key] = STAGES[name](config, ctx)
+    return _STAGE_CACHE[key]
+
+
+@dataclass
+class ShardTask:
+    stage: str
+    config: Any
+    ctx: StageContext
+    chash: str
+    shard: Shard
+
+
+def run_shard_task(task: ShardTask) -> tuple[str, str, dict]:
+    """Run one shard in this process: returns (status, shard name, manifest entry or error)."""
+    stats = ShardStats()
+    t0 = time.perf_counter()
+    try:
+        stage = _stage_instance(task.stage, task.config, task.ctx, task.chash)
+        outputs = stage.run_shard(task.shard, task.ctx.stage_dir, stats)
+        files = {}
+        for rel, tmp in outputs.items():
+            files[rel] = describe_file(Path(tmp))
+            os.replace(tmp, task.ctx.stage_dir / rel)  # atomic: a shard file is whole or absent
+    except Exception as e:  # a bad shard fails that shard by name, not the whole run
+        where = traceback.extract_tb(e.__traceback__)[-1]
+        detail = f"{type(e).__name__}: {e} ({Path(where.filename).name}:{where.lineno})"
+        return "failed", task.shard.name, {"input": task.shard.input, "error": detail}
+    stats.seconds = time.perf_counter() - t0
+    entry = {"status": "done", "input": task.shard.input, "files": files, "stats": stats.to_dict()}
+    return "done", task.shard.name, entry
+
+
+def _init_worker() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+# --------------------------------------------------------------------------- driver side
+
+
+class Pipeline:
+    """Runs (or reports the status of) every stage of a pipeline config."""
+
+    def __init__(self, cfg: PipelineConfig, workers: int | None = None, verbose: bool = True) -> None:
+        load_stage_modules()
+        self.cfg = cfg
+        self.workdir = cfg.workdir_path
+        n = workers if workers is not None else cfg.executor.workers
+        self.workers = n if n and n > 0 else (os.cpu_count() or 1)
+        self.verbose = verbose
+        self._pool: ProcessPoolExecutor | None = None
+        self._inputs: list[str] | None = None
+
+    # ----------------------------------------------------------------- helpers
+    @property
+    def inputs(self) -> list[str]:
+        if self._inputs is None:
+            self._inputs = resolve_inputs(self.cfg.input, base_dir=Path(self.cfg.base_dir))
+        return self._inputs
+
+    def stage_plan(self) -> list[tuple[Stage, str]]:
+        """Each stage object with its chained hash (its config plus everything before it)."""
+        plan, prev = [], ""
+        for pos, spec in enumerate(self.cfg.stages):
+            cls = STAGES[spec.name]
+            stage_dir = self.workdir / cls.dirname(pos)
+            input_dir = plan[-1][0].ctx.stage_dir if plan else None
+            ctx = StageContext(
+                workdir=self.workdir,
+                stage_dir=stage_dir,
+                position=pos,
+                pipeline_name=self.cfg.name,
+                input_format=self.cfg.input.format,
+                input_dir=input_dir,
+            )
+            stage = cls(spec.config, ctx)
+            extra: Any = stage.hash_inputs()
+            if pos == 0:
+                extra = [self.cfg.input.format, self._input_fingerprint(), extra]
+            chash = config_hash(
+                {"prev": prev, "stage": spec.name, "config": to_dict(spec.config), "extra": extra}
+            )
+            plan.append((stage, chash))
+            prev = chash
+        return plan
+
+    def _input_fingerprint(self) -> list:
+        out = []
+        for p in self.inputs:
+            try:
+                size = os.path.getsize(p) if "://" not in p else None
+            except OSError:
+                size = None
+            out.append([p, size])
+        return out
+
+    def _map(self, fn, items) -> list:
+        items = list(items)
+        if self.workers <= 1 or len(items) <= 1:
+            return [fn(x) for x in items]
+        return list(self._get_pool().map(fn, items))
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the driver may hold threads (pyarrow, tokenizers) that fork would copy
+            # in an undefined state.
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker
+            )
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    # ----------------------------------------------------------------- run
+    def run(self, only_stage: str | None = None, force: bool = False) -> dict:
+        names = [s.name for s in self.cfg.stages]
+        if only_stage is not None and only_stage not in names:
+            raise ConfigError(f"--stage {only_stage!r}: not in this pipeline; stages: {', '.join(names)}")
+        if self.cfg.executor.type != "local":
+            raise ConfigError(f"executor.type {self.cfg.executor.type!r}: not implemented yet (use local)")
+        _ = self.inputs  # fail on missing input before creating anything
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        lock = open(self.workdir / ".lock", "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ConfigError(f"{self.workdir}: another llmcli run is using this workdir") from None
+        try:
+            atomic_write_text(self.workdir / "config.yaml", dump_yaml(self.cfg))
+            plan = self.stage_plan()
+            prev_manifest: Manifest | None = None
+            for stage, chash in plan:
+                selected = only_stage is None or stage.name == only_stage
+                if selected:
+                    prev_manifest = self._run_stage(stage, chash, prev_manifest, force=force)
+                else:
+                    m = Manifest.load(stage.ctx.stage_dir)
+                    if not (m and m.complete and m.config_hash == chash):
+                        if only_stage is not None and names.index(stage.name) < names.index(only_stage):
+                            raise ConfigError(
+                                f"--stage {only_stage}: earlier stage {stage.name!r} is not complete; "
+                                "run without --stage first"
+                            )
+                        break
+                    prev_manifest = m
+            from curate.report import write_report
+
+            return write_report(self)
+        finally:
+            self.close()
+            lock.close()
+
+    def _shards_for(self, stage: Stage, prev: Manifest | None) -> list[Shard]:
+        if prev is None:
+            return [Shard(i, p) for i, p in enumerate(self.inputs)]
+        prev_dir = stage.ctx.input_dir
+        return [Shard(i, str(prev_dir / f"part-{i:05d}.parquet")) for i in range(prev.num_shards)]
+
+    def _run_stage(self, stage: Stage, chash: str, prev: Manifest | None, force: bool) -> Manifest:
+        sdir = stage.ctx.stage_dir
+        manifest = Manifest.load(sdir)
+        if manifest is not None and (manifest.config_hash != chash or force):
+            why = "--force" if force else "config changed"
+            log(f"{sdir.name}: {why}; recomputing this stage")
+            shutil.rmtree(sdir)
+            manifest = None
+        sdir.mkdir(parents=True, exist_ok=True)
+        for tmp in sdir.rglob("*.tmp-*"):  # leftovers of a killed run
+            tmp.unlink(missing_ok=True)
+        shards = self._shards_for(stage, prev)
+        if manifest is None:
+            manifest = Manifest(stage.name, stage.ctx.position, chash, to_dict(stage.config))
+        manifest.num_shards = len(shards)
+        if manifest.complete and all(manifest.shard_valid(sdir, s.name) for s in shards):
+            if self.verbose:
+                log(f"{sdir.name}: complete, skipped")
+            return manifest
+        manifest.complete = False
+        t0 = time.perf_counter()
+        if not manifest.steps.get("prepare", {}).get("done"):
+            stage.prepare(shards, self._map)
+            manifest.steps["prepare"] = {"done": True}
+            manifest.save(sdir)
+        pending = [s for s in shards if not manifest.shard_valid(sdir, s.name)]
+        if self.verbose:
+            log(
+                f"{sdir.name}: {len(shards) - len(pending)}/{len(shards)} shards done, running {len(pending)}"
+            )
+        failures = self._run_shards(stage, chash, pending, manifest)
+        if failures:
+            for name, err in failures:
+                log(f"error: stage {stage.name}, shard {name} ({err['input']}): {err['error']}")
+            manifest.seconds += time.perf_counter() - t0
+            manifest.save(sdir)
+            raise StageFailed(
+                f"stage {stage.name}: {len(failures)} of {len(shards)} shards failed "
+                f"({', '.join(n for n, _ in failures)}); fix the input and rerun to resume"
+            )
+        manifest.steps["finalize"] = {"done": True, "stats": stage.finalize(shards, self._map)}
+        manifest.seconds += time.perf_counter() - t0
+        manifest.complete = True
+        manifest.save(sdir)
+        totals = stage_totals(manifest)
+        if self.verbose:
+            log(
+                f"{sdir.name}: in {totals.docs_in}, kept {totals.kept}, removed {totals.removed}, "
+                f"errors {totals.errors} ({manifest.seconds:.1f}s)"
+            )
+        return manifest
+
+    def _run_shards(self, stage: Stage, chash: str, pending: list[Shard], manifest: Manifest) -> list:
+        tasks = [ShardTask(stage.name, stage.config, stage.ctx, chash, s) for s in pending]
+        failures = []
+        bar = tqdm(
+            total=len(tasks), desc=stage.ctx.stage_dir.name, unit="shard", disable=not sys.stderr.isatty()
+        )
+
+        def record(result: tuple[str, str, dict]) -> None:
+            status, name, entry = result
+            if status == "done":
+                manifest.shards[name] = entry
+                manifest.save(stage.ctx.stage_dir)  # the entry is written last: after the rename
+            else:
+                manifest.shards.pop(name, None)
+                failures.append((name, entry))
+            bar.update(1)
+
+        try:
+            if self.workers <= 1 or len(tasks) <= 1:
+                for t in tasks:
+                    record(run_shard_task(t))
+            else:
+                pool = self._get_pool()
+                todo = {pool.submit(run_shard_task, t) for t in tasks}
+                while todo:
+                    done, todo = wait(todo, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        record(fut.result())
+        finally:
+            bar.close()
+        return failures
+
+    # ----------------------------------------------------------------- status
+    def status(self) -> list[dict]:
+        rows = []
+        stale_before = False
+        for stage, chash in self.stage_plan():
+            sdir = stage.ctx.stage_dir
+            m = Manifest.load(sdir)
+            row = {"position": stage.ctx.position, "stage": stage.name, "dir": sdir.name}
+            if m is None:
+                row.update(state="pending", shards_done=0, num_shards=None)
+            else:
+                done = sum(1 for n in m.shards if m.shard_valid(sdir, n, verify=False))
+                if m.config_hash != chash or stale_before:
+                    state = "stale"
+                elif m.complete and done == m.num_shards:
+                    state = "done"
+                elif done:
+                    state = "partial"
+                else:
+                    state = "pending"
+                t = stage_totals(m)
+                row.update(
+                    state=state,
+                    shards_done=done,
+                    num_shards=m.num_shards,
+                    docs_in=t.docs_in,
+                    kept=t.kept,
+                    removed=t.removed,
+                    errors=t.errors,
+                )
+            stale_before = stale_before or row["state"] == "stale"
+            rows.append(row)
+        return rows
+
+
+def stage_totals(manifest: Manifest) -> ShardStats:
+    total = ShardStats()
+    for entry in manifest.shards.values():
+        if entry.get("status") == "done":
+            total.merge(ShardStats.from_dict(entry["stats"]))
+    return total
+
+
+def load_manifests(workdir: Path) -> list[Manifest]:
+    out = []
+    for d in sorted(p for p in workdir.iterdir() if p.is_dir()):
+        m = Manifest.load(d)
+        if m is not None:
+            out.append(m)
+    return out
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.warcs import small_crawl
+
+
+@pytest.fixture
+def crawl(tmp_path: Path) -> list[Path]:
+    return small_crawl(tmp_path / "crawl")
+
+
+@pytest.fixture
+def pipeline_yaml(tmp_path: Path, crawl: list[Path]) -> Path:
+    path = tmp_path / "web.yaml"
+    path.write_text(
+        textwrap.dedent(f"""
+        name: test
+        workdir: {tmp_path / "run"}
+        input: {{paths: ["{tmp_path / "crawl"}/*.warc.gz"], format: warc}}
+        executor: {{type: local, workers: 1}}
+        stages:
+          - ingest: {{extractor: resiliparse}}
+          - filter: {{min_chars: 100}}
+    """)
+    )
+    return path

@@ -34,10 +34,10 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def describe_file(path: Path) -> dict:
+def describe_file(path: Path, final_name: str | None = None) -> dict:
     """Size, checksum and (for Parquet) row count of a finished output file."""
     info = {"bytes": path.stat().st_size, "sha256": file_digest(path)}
-    if path.suffix == ".parquet":
+    if (final_name or path.name).endswith(".parquet"):
         import pyarrow.parquet as pq
 
         info["rows"] = pq.ParquetFile(path).metadata.num_rows

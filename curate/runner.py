@@ -18,6 +18,7 @@ import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from typing import Any
 from tqdm import tqdm
 
 from curate.config import ConfigError, PipelineConfig, config_hash, dump_yaml, to_dict
+from curate.faults import fault_point
 from curate.inputs import resolve_inputs
 from curate.manifest import Manifest, atomic_write_text, describe_file
 from curate.stage import STAGES, Shard, ShardStats, Stage, StageContext, load_stage_modules
@@ -71,8 +73,9 @@ def run_shard_task(task: ShardTask) -> tuple[str, str, dict]:
         outputs = stage.run_shard(task.shard, task.ctx.stage_dir, stats)
         files = {}
         for rel, tmp in outputs.items():
-            files[rel] = describe_file(Path(tmp))
+            files[rel] = describe_file(Path(tmp), rel)
             os.replace(tmp, task.ctx.stage_dir / rel)  # atomic: a shard file is whole or absent
+        fault_point("shard_renamed")
     except Exception as e:  # a bad shard fails that shard by name, not the whole run
         where = traceback.extract_tb(e.__traceback__)[-1]
         detail = f"{type(e).__name__}: {e} ({Path(where.filename).name}:{where.lineno})"
@@ -274,6 +277,7 @@ class Pipeline:
             if status == "done":
                 manifest.shards[name] = entry
                 manifest.save(stage.ctx.stage_dir)  # the entry is written last: after the rename
+                fault_point("shard_recorded")
             else:
                 manifest.shards.pop(name, None)
                 failures.append((name, entry))
@@ -285,11 +289,18 @@ class Pipeline:
                     record(run_shard_task(t))
             else:
                 pool = self._get_pool()
-                todo = {pool.submit(run_shard_task, t) for t in tasks}
+                todo = {pool.submit(run_shard_task, t): t for t in tasks}
                 while todo:
-                    done, todo = wait(todo, return_when=FIRST_COMPLETED)
+                    done, _ = wait(todo, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        record(fut.result())
+                        task = todo.pop(fut)
+                        try:
+                            record(fut.result())
+                        except BrokenProcessPool:
+                            # A worker died (kill -9, out of memory): its shards are redone on rerun.
+                            err = "worker process died (killed or out of memory)"
+                            record(("failed", task.shard.name, {"input": task.shard.input, "error": err}))
+                            self._pool = None
         finally:
             bar.close()
         return failures

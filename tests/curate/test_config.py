@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from cli import main
-from curate.config import ConfigError, load_pipeline
+from curate.config import ConfigError, ConfigPath, load_pipeline
+from curate.stage import STAGES, Stage, load_stage_modules
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ProbeConfig:
+    model: ConfigPath | None = None
+
+
+class Probe(Stage):
+    """A stage with a path option, to test the path rule on its own."""
+
+    name = "probe_paths"
+    config_class = ProbeConfig
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -107,3 +121,25 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (args, result.output)
         assert "Usage:" in result.output
+
+
+def test_config_paths_must_stay_inside_project_workdir_or_inputs(tmp_path: Path, monkeypatch) -> None:
+    load_stage_modules()
+    monkeypatch.setitem(STAGES, "probe_paths", Probe)
+    monkeypatch.chdir(tmp_path)
+    base = BASE + "      - probe_paths: {model: MODEL}\n"
+    ok = load_pipeline(write(tmp_path, base.replace("MODEL", "models/q.bin")))
+    assert ok.stages[2].config.model == "models/q.bin"
+    for escaping in ("../../etc/passwd", "/etc/passwd", "~/.ssh/id_rsa"):
+        with pytest.raises(ConfigError, match="outside the project"):
+            load_pipeline(write(tmp_path, base.replace("MODEL", escaping)))
+    allowed = base.replace("MODEL", "/etc/passwd") + "    allow_outside_paths: true\n"
+    assert load_pipeline(write(tmp_path, allowed)).stages[2].config.model == "/etc/passwd"
+
+
+def test_redact_removes_credentials() -> None:
+    from curate.inputs import redact
+
+    assert redact("s3://AKIAKEY:s3cr3t@bucket/x.warc.gz?X-Amz-Signature=abc") == "s3://bucket/x.warc.gz"
+    assert redact("https://user:pw@host:8080/a/b.jsonl?token=zzz") == "https://host:8080/a/b.jsonl"
+    assert redact("data/local.warc.gz") == "data/local.warc.gz"

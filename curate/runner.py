@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import fcntl
 import json
-import multiprocessing as mp
 import os
 import shutil
 import sys
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from typing import Any
 from tqdm import tqdm
 
 from curate.config import ConfigError, PipelineConfig, config_hash, dump_yaml, to_dict
+from curate.executors import LocalExecutor, RayExecutor
 from curate.faults import fault_point
 from curate.inputs import resolve_inputs
 from curate.manifest import Manifest, atomic_write_text, describe_file
@@ -85,10 +84,6 @@ def run_shard_task(task: ShardTask) -> tuple[str, str, dict]:
     return "done", task.shard.name, entry
 
 
-def _init_worker() -> None:
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
 # --------------------------------------------------------------------------- driver side
 
 
@@ -102,7 +97,7 @@ class Pipeline:
         n = workers if workers is not None else cfg.executor.workers
         self.workers = n if n and n > 0 else (os.cpu_count() or 1)
         self.verbose = verbose
-        self._pool: ProcessPoolExecutor | None = None
+        self._executor: LocalExecutor | RayExecutor | None = None
         self._inputs: list[str] | None = None
 
     # ----------------------------------------------------------------- helpers
@@ -148,33 +143,34 @@ class Pipeline:
             out.append([p, size])
         return out
 
+    @property
+    def distributed(self) -> bool:
+        return self.cfg.executor.type == "ray"
+
     def _map(self, fn, items) -> list:
         items = list(items)
-        if self.workers <= 1 or len(items) <= 1:
+        if not self.distributed and (self.workers <= 1 or len(items) <= 1):
             return [fn(x) for x in items]
-        return list(self._get_pool().map(fn, items))
+        return self._get_executor().map(fn, items)
 
-    def _get_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            # spawn, not fork: the driver may hold threads (pyarrow, tokenizers) that fork would copy
-            # in an undefined state.
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=mp.get_context("spawn"), initializer=_init_worker
-            )
-        return self._pool
+    def _get_executor(self) -> LocalExecutor | RayExecutor:
+        if self._executor is None:
+            if self.distributed:
+                self._executor = RayExecutor(self.workers, self.cfg.executor.address)
+            else:
+                self._executor = LocalExecutor(self.workers)
+        return self._executor
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        if self._executor is not None:
+            self._executor.close()
+            self._executor = None
 
     # ----------------------------------------------------------------- run
     def run(self, only_stage: str | None = None, force: bool = False) -> dict:
         names = [s.name for s in self.cfg.stages]
         if only_stage is not None and only_stage not in names:
             raise ConfigError(f"--stage {only_stage!r}: not in this pipeline; stages: {', '.join(names)}")
-        if self.cfg.executor.type != "local":
-            raise ConfigError(f"executor.type {self.cfg.executor.type!r}: not implemented yet (use local)")
         _ = self.inputs  # fail on missing input before creating anything
         self.workdir.mkdir(parents=True, exist_ok=True)
         lock = open(self.workdir / ".lock", "w")
@@ -284,23 +280,23 @@ class Pipeline:
             bar.update(1)
 
         try:
-            if self.workers <= 1 or len(tasks) <= 1:
+            if not self.distributed and (self.workers <= 1 or len(tasks) <= 1):
                 for t in tasks:
                     record(run_shard_task(t))
             else:
-                pool = self._get_pool()
-                todo = {pool.submit(run_shard_task, t): t for t in tasks}
+                executor = self._get_executor()
+                todo = {executor.submit(run_shard_task, t): t for t in tasks}
                 while todo:
                     done, _ = wait(todo, return_when=FIRST_COMPLETED)
                     for fut in done:
                         task = todo.pop(fut)
                         try:
                             record(fut.result())
-                        except BrokenProcessPool:
+                        except Exception as e:  # BrokenProcessPool, a lost Ray worker
                             # A worker died (kill -9, out of memory): its shards are redone on rerun.
-                            err = "worker process died (killed or out of memory)"
+                            err = f"worker process died (killed or out of memory): {type(e).__name__}"
                             record(("failed", task.shard.name, {"input": task.shard.input, "error": err}))
-                            self._pool = None
+                            executor.reset()
         finally:
             bar.close()
         return failures

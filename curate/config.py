@@ -205,10 +205,13 @@ class PipelineConfig:
         return p if p.is_absolute() else Path(self.base_dir) / p
 
     def to_dict(self) -> dict:
+        from curate.inputs import redact
+
         return {
             "name": self.name,
             "workdir": self.workdir,
-            "input": to_dict(self.input),
+            # credentials embedded in URLs never reach a saved config or report
+            "input": {**to_dict(self.input), "paths": [redact(p) for p in self.input.paths]},
             "executor": to_dict(self.executor),
             "stages": [{s.name: to_dict(s.config)} for s in self.stages],
             **({"allow_outside_paths": True} if self.allow_outside_paths else {}),

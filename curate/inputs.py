@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import re
 from pathlib import Path
 
 from curate.config import ConfigError, InputConfig
@@ -60,17 +61,14 @@ def _is_sample(pattern: str, base_dir: Path) -> bool:
     return True
 
 
+_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*:///?)[^/@]*@", re.IGNORECASE)
+
+
 def redact(path: str) -> str:
     """A path fit for logs, reports and manifests: no `user:secret@`, no signed query string."""
     if not _is_url(path):
         return path
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(path)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+    return _USERINFO.sub(r"\1", path.split("?", 1)[0].split("#", 1)[0])
 
 
 def open_input(path: str):

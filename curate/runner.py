@@ -26,7 +26,7 @@ from tqdm import tqdm
 from curate.config import ConfigError, PipelineConfig, config_hash, dump_yaml, to_dict
 from curate.executors import LocalExecutor, RayExecutor
 from curate.faults import fault_point
-from curate.inputs import resolve_inputs
+from curate.inputs import redact, resolve_inputs
 from curate.manifest import Manifest, atomic_write_text, describe_file
 from curate.stage import STAGES, Shard, ShardStats, Stage, StageContext, load_stage_modules
 
@@ -78,9 +78,9 @@ def run_shard_task(task: ShardTask) -> tuple[str, str, dict]:
     except Exception as e:  # a bad shard fails that shard by name, not the whole run
         where = traceback.extract_tb(e.__traceback__)[-1]
         detail = f"{type(e).__name__}: {e} ({Path(where.filename).name}:{where.lineno})"
-        return "failed", task.shard.name, {"input": task.shard.input, "error": detail}
+        return "failed", task.shard.name, {"input": redact(task.shard.input), "error": detail}
     stats.seconds = time.perf_counter() - t0
-    entry = {"status": "done", "input": task.shard.input, "files": files, "stats": stats.to_dict()}
+    entry = {"status": "done", "input": redact(task.shard.input), "files": files, "stats": stats.to_dict()}
     return "done", task.shard.name, entry
 
 
@@ -140,7 +140,7 @@ class Pipeline:
                 size = os.path.getsize(p) if "://" not in p else None
             except OSError:
                 size = None
-            out.append([p, size])
+            out.append([redact(p), size])
         return out
 
     @property
@@ -295,7 +295,7 @@ class Pipeline:
                         except Exception as e:  # BrokenProcessPool, a lost Ray worker
                             # A worker died (kill -9, out of memory): its shards are redone on rerun.
                             err = f"worker process died (killed or out of memory): {type(e).__name__}"
-                            record(("failed", task.shard.name, {"input": task.shard.input, "error": err}))
+                            record(("failed", task.shard.name, {"input": redact(task.shard.input), "error": err}))
                             executor.reset()
         finally:
             bar.close()

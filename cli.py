@@ -112,16 +112,23 @@ def curate_status(config: str, overrides: tuple[str, ...], as_json: bool) -> Non
 @curate.command("report")
 @click.argument("config", type=click.Path(dir_okay=False))
 @_set_option
-def curate_report(config: str, overrides: tuple[str, ...]) -> None:
-    """(Re)write the run report (report.json) from the stage manifests."""
+@click.option(
+    "--train-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="A training run folder (with metrics.jsonl) whose loss curves go into the report.",
+)
+def curate_report(config: str, overrides: tuple[str, ...], train_dir: str | None) -> None:
+    """(Re)write the run report (report.json, report.html) from the stage manifests."""
     from curate.report import write_report
     from curate.runner import Pipeline
 
     pipeline = Pipeline(load_pipeline(config, overrides), verbose=False)
     if not pipeline.workdir.is_dir():
         raise ConfigError(f"{pipeline.workdir}: no run yet; run `llmcli curate run {config}` first")
-    write_report(pipeline)
+    write_report(pipeline, train_dir=train_dir)
     click.echo(f"report: {pipeline.workdir / 'report.json'}")
+    click.echo(f"report: {pipeline.workdir / 'report.html'}")
 
 
 # Commands that live beside the code they drive. A command whose module is not there yet is

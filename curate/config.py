@@ -49,6 +49,11 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
         args = typing.get_args(tp)
         if value is None and type(None) in args:
             return None
+        # A mapping given for `SomeConfig | str`: the dataclass is meant, so report its own error
+        # (e.g. the unknown key) rather than "matches none of".
+        mapped = [a for a in args if dataclasses.is_dataclass(a)]
+        if isinstance(value, dict) and len(mapped) == 1:
+            return _coerce(value, mapped[0], where)
         errors = []
         for arg in args:
             if arg is type(None):
@@ -143,6 +148,8 @@ def to_dict(obj: Any) -> Any:
         return [to_dict(v) for v in obj]
     if isinstance(obj, dict):
         return {k: to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, str):
+        return str(obj)  # ConfigPath -> plain str, so YAML dumps stay plain
     return obj
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import codecs
 import re
+import signal
+import threading
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-:.]+)""", re.IGNORECASE)
 
@@ -55,13 +57,54 @@ def _is_utf8(body: bytes) -> bool:
     return True
 
 
+MAX_DEPTH = 1000
+DEPTH_CHECK_BYTES = 16_384
+_TOO_DEEP = " > ".join(["*"] * MAX_DEPTH)  # an element with MAX_DEPTH - 1 ancestors
+
+
+class ExtractTimeout(Exception):
+    """A page took longer than its extraction budget."""
+
+
+def _on_alarm(signum, frame) -> None:
+    raise ExtractTimeout
+
+
+def extract_with_budget(html: str, extractor: str, seconds: float) -> str:
+    """`extract_text` that gives up after `seconds` (raises ExtractTimeout).
+
+    A hostile page (deep nesting, pathological markup) must not stall a shard. The budget is a
+    real-time interval timer, so it only works in a process's main thread (our workers); elsewhere
+    the page is extracted without one. The record size limit bounds the work of the C extractors,
+    whose calls a signal cannot interrupt; the timer catches the Python ones (trafilatura).
+    Pages over the budget are dropped, so the default must sit far above any normal page (ms).
+    """
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        return extract_text(html, extractor)
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return extract_text(html, extractor)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def extract_text(html: str, extractor: str = "resiliparse") -> str:
     """Main-content text of a page, paragraphs separated by newlines."""
     if extractor == "resiliparse":
         from resiliparse.extract.html2text import extract_plain_text
+        from resiliparse.parse.html import HTMLTree
 
+        tree = HTMLTree.parse(html)
+        # Main-content extraction is quadratic in nesting depth (20,000 nested divs: 29 s) and a
+        # signal cannot interrupt it, so such pages are refused before extraction. Pages under
+        # DEPTH_CHECK_BYTES cannot nest deep enough to take long, and skip the check.
+        if len(html) > DEPTH_CHECK_BYTES and tree.document is not None:
+            if tree.document.query_selector(_TOO_DEEP) is not None:
+                raise ExtractTimeout(f"nested deeper than {MAX_DEPTH} elements")
         return extract_plain_text(
-            html, main_content=True, alt_texts=False, links=False, list_bullets=True, preserve_formatting=True
+            tree, main_content=True, alt_texts=False, links=False, list_bullets=True, preserve_formatting=True
         ).strip()
     if extractor == "trafilatura":
         import trafilatura

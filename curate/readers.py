@@ -120,16 +120,33 @@ def _member_truncated(path: str, offset: int) -> bool:
 # --------------------------------------------------------------------------- JSONL / Parquet / text
 
 
+def _bounded_lines(f, max_bytes: int) -> Iterator[bytes | None]:
+    """Lines of a binary stream; a line over `max_bytes` comes out as None, read past in chunks."""
+    while True:
+        line = f.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) <= max_bytes or line.endswith(b"\n"):
+            yield line
+            continue
+        while not line.endswith(b"\n"):
+            line = f.readline(1 << 20)
+            if not line:
+                break
+        yield None
+
+
 def read_jsonl(path: str, stats: ShardStats, text_key: str, max_bytes: int) -> Iterator[RawRecord]:
     name = Path(path).name
     lineno = 0
     try:
         with _open_decompressed(path) as f:
-            for lineno, line in enumerate(io.BufferedReader(f) if not hasattr(f, "readline") else f, 1):
-                if not line.strip():
-                    continue
-                if len(line) > max_bytes:
+            reader = io.BufferedReader(f) if not hasattr(f, "readline") else f
+            for lineno, line in enumerate(_bounded_lines(reader, max_bytes), 1):
+                if line is None:  # longer than max_bytes: skipped in chunks, never held whole
                     yield RawRecord(lineno - 1, None, None, "", fields={}, too_large=True)
+                    continue
+                if not line.strip():
                     continue
                 try:
                     obj = json.loads(line)

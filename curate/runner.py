@@ -295,7 +295,9 @@ class Pipeline:
                         except Exception as e:  # BrokenProcessPool, a lost Ray worker
                             # A worker died (kill -9, out of memory): its shards are redone on rerun.
                             err = f"worker process died (killed or out of memory): {type(e).__name__}"
-                            record(("failed", task.shard.name, {"input": redact(task.shard.input), "error": err}))
+                            record(
+                                ("failed", task.shard.name, {"input": redact(task.shard.input), "error": err})
+                            )
                             executor.reset()
         finally:
             bar.close()

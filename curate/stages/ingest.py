@@ -15,7 +15,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from curate.document import BASE_SCHEMA, make_id
-from curate.extract import decode_html, extract_text
+from curate.extract import ExtractTimeout, decode_html, extract_with_budget
+from curate.inputs import redact
 from curate.readers import RawRecord, read_jsonl, read_parquet, read_text, read_warc
 from curate.stage import Shard, ShardStats, Stage, register
 
@@ -28,12 +29,15 @@ class IngestConfig:
     extractor: str = "resiliparse"
     text_key: str = "text"  # JSONL / Parquet inputs: the column holding the text
     max_record_bytes: int = 10_000_000  # larger records are removed as too_large, never loaded whole
+    extract_timeout: float = 10.0  # seconds per page; slower pages are removed as extract_timeout (0 = none)
 
     def __post_init__(self) -> None:
         if self.extractor not in EXTRACTORS:
             raise ValueError(f"extractor {self.extractor!r} is not one of {', '.join(EXTRACTORS)}")
         if self.max_record_bytes <= 0:
             raise ValueError("max_record_bytes must be positive")
+        if self.extract_timeout < 0:
+            raise ValueError("extract_timeout must be >= 0 seconds")
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,7 +75,7 @@ class Ingest(Stage):
             records = read_parquet(path, stats, cfg.text_key)
         else:
             records = read_text(path, stats, cfg.max_record_bytes)
-        source = Path(path).name if "://" not in path else path
+        source = redact(path)  # never credentials in outputs
         for rec in records:
             if isinstance(rec.payload, bytes):
                 stats.bytes_in += len(rec.payload)
@@ -80,11 +84,11 @@ class Ingest(Stage):
     def _document(self, rec: RawRecord, path: str, source: str) -> dict:
         fields = rec.fields or {}
         doc = {
-            "id": make_id(rec.record_id or source, rec.index if not rec.record_id else 0),
+            "id": make_id(rec.record_id or Path(source).name, rec.index if not rec.record_id else 0),
             "text": rec.payload if isinstance(rec.payload, str) else "",
             "url": rec.url,
             "domain": fields.get("domain") or registered_domain(rec.url),
-            "source": path,
+            "source": source,
             "crawl_date": rec.date or fields.get("crawl_date") or fields.get("date"),
             "lang": None,
             "lang_score": None,
@@ -112,7 +116,11 @@ class Ingest(Stage):
                 doc["charset"] = how
                 stats.count(f"charset_from_{how}")
                 if ctype != "text/plain":
-                    text = extract_text(text, self.config.extractor)
+                    try:
+                        text = extract_with_budget(text, self.config.extractor, self.config.extract_timeout)
+                    except ExtractTimeout:
+                        yield doc, "extract_timeout"
+                        continue
                 doc["text"] = text
             if not doc["text"] or not doc["text"].strip():
                 yield doc, "empty_extraction"

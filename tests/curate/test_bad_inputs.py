@@ -55,7 +55,9 @@ def test_lying_content_length(tmp_path: Path) -> None:
     # each record is its own gzip member, so it is read short and counted as an error.
     head, _, rest = gzip.decompress(recs[1]).partition(b"Content-Length: ")
     length, _, tail = rest.partition(b"\r\n")
-    lying = gzip.compress(head + b"Content-Length: " + str(int(length) + 500).encode() + b"\r\n" + tail, mtime=0)
+    lying = gzip.compress(
+        head + b"Content-Length: " + str(int(length) + 500).encode() + b"\r\n" + tail, mtime=0
+    )
     d = tmp_path / "in"
     d.mkdir()
     write_warc(d / "lie.warc.gz", [recs[0], lying, recs[2]])
@@ -80,7 +82,9 @@ def test_non_utf8_jsonl_lines_are_errors_with_line_numbers(tmp_path: Path) -> No
         (pa.table({"text": [1, 2]}), "column 'text' is int64, not string"),
     ],
 )
-def test_parquet_without_usable_text_fails_that_shard_by_name(tmp_path: Path, table: pa.Table, message: str) -> None:
+def test_parquet_without_usable_text_fails_that_shard_by_name(
+    tmp_path: Path, table: pa.Table, message: str
+) -> None:
     d = tmp_path / "in"
     d.mkdir()
     pq.write_table(pa.table({"text": ["fine text here", "more fine text"]}), d / "a.parquet")
@@ -127,3 +131,33 @@ def test_failing_write_fails_the_shard_and_rerun_is_identical(tmp_path: Path, mo
     monkeypatch.setattr(curate.document.ShardWriter, "flush", real_flush)
     Pipeline(load_pipeline(cfg)).run()
     assert output_digests(tmp_path / "full") == output_digests(tmp_path / "clean")
+
+
+def test_huge_jsonl_line_is_too_large_and_never_read_whole(tmp_path: Path) -> None:
+    """A 30 MB line between good ones: counted too_large; no single read exceeds the limit."""
+    import io
+
+    from curate.readers import _bounded_lines
+
+    ok = json.dumps({"text": "fine " * 50, "url": "https://a.example.org/"}).encode() + b"\n"
+    huge = json.dumps({"text": "x" * (30 << 20)}).encode() + b"\n"
+    data = ok + huge + ok
+
+    class Spy(io.BytesIO):
+        biggest = 0
+
+        def readline(self, size: int = -1) -> bytes:
+            line = super().readline(size)
+            Spy.biggest = max(Spy.biggest, len(line))
+            return line
+
+    lines = list(_bounded_lines(Spy(data), max_bytes=1_000_000))
+    assert lines == [ok, None, ok]
+    assert Spy.biggest <= 1 << 20  # read in bounded pieces, never the 30 MB line at once
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(data)
+    cfg = write_config(tmp_path / "p.yaml", tmp_path / "run", str(src), fmt="jsonl", min_chars=10)
+    report = Pipeline(load_pipeline(cfg, ["ingest.max_record_bytes=1000000"])).run()
+    ingest = report["stages"][0]
+    assert (ingest["kept"], ingest["reasons"]) == (2, {"too_large": 1})

@@ -45,8 +45,10 @@ BASE = """
 
 
 def test_defaults_and_overrides(tmp_path: Path) -> None:
-    cfg = load_pipeline(write(tmp_path, BASE), ["filter.min_chars=500", "executor.workers=3",
-                                                "stages.ingest.extractor=trafilatura"])
+    cfg = load_pipeline(
+        write(tmp_path, BASE),
+        ["filter.min_chars=500", "executor.workers=3", "stages.ingest.extractor=trafilatura"],
+    )
     assert cfg.stages[1].config.min_chars == 500
     assert cfg.executor.workers == 3
     assert cfg.stages[0].config.extractor == "trafilatura"
@@ -99,8 +101,9 @@ def test_cli_errors_exit_nonzero_with_one_line(tmp_path: Path) -> None:
 
 
 def test_dry_run_prints_resolved_config(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["curate", "run", str(write(tmp_path, BASE)), "--dry-run",
-                                       "--set", "filter.min_chars=42"])
+    result = CliRunner().invoke(
+        main, ["curate", "run", str(write(tmp_path, BASE)), "--dry-run", "--set", "filter.min_chars=42"]
+    )
     assert result.exit_code == 0, result.output
     assert "min_chars: 42" in result.output and "max_record_bytes" in result.output
 
@@ -116,8 +119,16 @@ def test_resolved_config_saved_in_workdir(pipeline_yaml: Path, tmp_path: Path) -
 
 def test_every_command_has_help() -> None:
     runner = CliRunner()
-    for args in (["--help"], ["curate", "--help"], ["curate", "run", "--help"], ["curate", "status", "--help"],
-                 ["curate", "report", "--help"], ["tokenize", "--help"], ["train", "--help"], ["sample", "--help"]):
+    for args in (
+        ["--help"],
+        ["curate", "--help"],
+        ["curate", "run", "--help"],
+        ["curate", "status", "--help"],
+        ["curate", "report", "--help"],
+        ["tokenize", "--help"],
+        ["train", "--help"],
+        ["sample", "--help"],
+    ):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (args, result.output)
         assert "Usage:" in result.output

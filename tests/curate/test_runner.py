@@ -20,9 +20,11 @@ from tests.warcs import small_crawl
 REPO = Path(__file__).resolve().parents[2]
 
 
-def write_config(path: Path, workdir: Path, inputs: str, workers: int = 1, min_chars: int = 100,
-                 fmt: str = "warc") -> Path:
-    path.write_text(textwrap.dedent(f"""
+def write_config(
+    path: Path, workdir: Path, inputs: str, workers: int = 1, min_chars: int = 100, fmt: str = "warc"
+) -> Path:
+    path.write_text(
+        textwrap.dedent(f"""
         name: test
         workdir: {workdir}
         input: {{paths: ["{inputs}"], format: {fmt}}}
@@ -30,7 +32,8 @@ def write_config(path: Path, workdir: Path, inputs: str, workers: int = 1, min_c
         stages:
           - ingest: {{extractor: resiliparse}}
           - filter: {{min_chars: {min_chars}}}
-    """))
+    """)
+    )
     return path
 
 
@@ -81,7 +84,9 @@ def test_rerun_skips_complete_shards(pipeline_yaml: Path, tmp_path: Path) -> Non
     assert before == after
 
 
-def test_changed_stage_config_recomputes_that_stage_and_later_only(pipeline_yaml: Path, tmp_path: Path) -> None:
+def test_changed_stage_config_recomputes_that_stage_and_later_only(
+    pipeline_yaml: Path, tmp_path: Path
+) -> None:
     Pipeline(load_pipeline(pipeline_yaml)).run()
     run = tmp_path / "run"
     ingest_mtimes = {p: p.stat().st_mtime_ns for p in (run / "00_ingest").rglob("*.parquet")}
@@ -100,8 +105,12 @@ def test_parallel_workers_give_identical_outputs(tmp_path: Path) -> None:
     small_crawl(tmp_path / "crawl", files=4)
     digests = []
     for workers in (1, 2):
-        cfg = write_config(tmp_path / f"w{workers}.yaml", tmp_path / f"run{workers}", f"{tmp_path}/crawl/*.warc.gz",
-                           workers=workers)
+        cfg = write_config(
+            tmp_path / f"w{workers}.yaml",
+            tmp_path / f"run{workers}",
+            f"{tmp_path}/crawl/*.warc.gz",
+            workers=workers,
+        )
         Pipeline(load_pipeline(cfg)).run()
         digests.append(output_digests(tmp_path / f"run{workers}"))
     assert digests[0] == digests[1] and len(digests[0]) == 16
@@ -112,11 +121,19 @@ def _run_cli(cfg: Path, fault: str | None = None) -> subprocess.CompletedProcess
     env.pop("LLMCLI_FAULT", None)
     if fault:
         env["LLMCLI_FAULT"] = fault
-    return subprocess.run([sys.executable, "-m", "cli", "curate", "run", str(cfg)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "cli", "curate", "run", str(cfg)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
-@pytest.mark.parametrize("fault", ["doc:7", "doc:60", "shard_renamed:2", "shard_recorded:1", "shard_recorded:4"])
+@pytest.mark.parametrize(
+    "fault", ["doc:7", "doc:60", "shard_renamed:2", "shard_recorded:1", "shard_recorded:4"]
+)
 def test_sigkill_then_rerun_is_byte_identical(tmp_path: Path, fault: str) -> None:
     small_crawl(tmp_path / "crawl", files=3, pages_per_file=20)
     inputs = f"{tmp_path}/crawl/*.warc.gz"
@@ -148,10 +165,14 @@ def test_bad_shard_fails_by_name_and_others_finish(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     good = data / "a.jsonl"
-    good.write_text("\n".join(json.dumps({"text": "word " * 50, "url": f"https://x.org/{i}"}) for i in range(5)))
+    good.write_text(
+        "\n".join(json.dumps({"text": "word " * 50, "url": f"https://x.org/{i}"}) for i in range(5))
+    )
     (data / "b.parquet").write_bytes(b"PAR1 this is not parquet")
     cfg = write_config(tmp_path / "p.yaml", tmp_path / "run", f"{data}/*", fmt="jsonl")
-    cfg.write_text(cfg.read_text().replace("format: jsonl", "format: parquet").replace(f"{data}/*", f"{data}/*.parquet"))
+    cfg.write_text(
+        cfg.read_text().replace("format: jsonl", "format: parquet").replace(f"{data}/*", f"{data}/*.parquet")
+    )
     with pytest.raises(StageFailed, match="part-00000"):
         Pipeline(load_pipeline(cfg)).run()
     # the JSONL file alone runs fine and counts balance
@@ -162,8 +183,12 @@ def test_bad_shard_fails_by_name_and_others_finish(tmp_path: Path) -> None:
 
 def test_jsonl_errors_are_counted_with_line_numbers(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
-    lines = [json.dumps({"text": "hello world " * 20}), "{broken json", json.dumps({"nottext": 1}),
-             json.dumps({"text": "more words here " * 20})]
+    lines = [
+        json.dumps({"text": "hello world " * 20}),
+        "{broken json",
+        json.dumps({"nottext": 1}),
+        json.dumps({"text": "more words here " * 20}),
+    ]
     src.write_text("\n".join(lines) + "\n")
     cfg = write_config(tmp_path / "j.yaml", tmp_path / "run", str(src), fmt="jsonl", min_chars=10)
     ingest = Pipeline(load_pipeline(cfg)).run()["stages"][0]

@@ -1,14 +1,35 @@
-"""The run report: counts per stage and reason, timings, throughput (report.json)."""
+"""The run report: what each stage removed and why, and what the corpus looks like after.
+
+`write_report` gathers everything from what is already on disk (stage manifests, the
+`reason`/`lang`/`domain` columns of the shards, a training run's `metrics.jsonl`) and writes
+`workdir/report.json` and the self-contained `workdir/report.html` (curate/report_html.py).
+It reads small columns only; document text is touched for a few example snippets per reason.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from curate.manifest import Manifest, atomic_write_text
 
 if TYPE_CHECKING:
     from curate.runner import Pipeline
+
+EXAMPLES_PER_REASON = 3
+SNIPPET_CHARS = 240
+TOP_DOMAINS = 15
+# Character counts per language need the text column; above this many Parquet bytes per stage
+# the mix reports document counts only, so the report stays cheap on a real crawl.
+MIX_CHARS_MAX_BYTES = 1 << 30
 
 
 def stage_summary(manifest: Manifest) -> dict:
@@ -19,6 +40,7 @@ def stage_summary(manifest: Manifest) -> dict:
     return {
         "stage": manifest.stage,
         "position": manifest.position,
+        "dir": f"{manifest.position:02d}_{manifest.stage}",
         "complete": manifest.complete,
         "config_hash": manifest.config_hash,
         "shards": manifest.num_shards,
@@ -26,7 +48,10 @@ def stage_summary(manifest: Manifest) -> dict:
         "kept": t.kept,
         "removed": t.removed,
         "errors": t.errors,
-        "balanced": t.docs_in == t.kept + t.removed,
+        # Every document read is kept or removed; resample's extra copies are new kept rows, and
+        # errors are records that never became documents (counted, with file and offset).
+        "copies": t.counters.get("copies", 0),
+        "balanced": t.docs_in + t.counters.get("copies", 0) == t.kept + t.removed,
         "bytes_in": t.bytes_in,
         "bytes_out": t.bytes_out,
         "reasons": dict(sorted(t.reasons.items(), key=lambda kv: -kv[1])),
@@ -36,17 +61,316 @@ def stage_summary(manifest: Manifest) -> dict:
         "worker_seconds": round(t.seconds, 3),
         "docs_per_s": round(t.docs_in / wall, 1) if wall else None,
         "mb_per_s": round(t.bytes_in / wall / 1e6, 3) if wall else None,
-        "extra": manifest.steps.get("finalize", {}).get("stats", {}),
+        "extra": manifest.steps.get("finalize", {}).get("stats", {}) or {},
     }
 
 
-def write_report(pipeline: Pipeline) -> dict:
-    """(Re)write workdir/report.json from the stage manifests; returns the report."""
-    stages = []
+# --------------------------------------------------------------------------- removed documents
+
+
+def snippet(text: str | None, chars: int = SNIPPET_CHARS) -> str:
+    """The start of a document on one line (whitespace collapsed), for tables and terminals."""
+    s = re.sub(r"\s+", " ", text or "").strip()
+    return s if len(s) <= chars else s[: chars - 1] + "…"
+
+
+def iter_removed(stage_dir: Path, reasons: set[str] | None = None) -> Iterator[dict]:
+    """Removed documents of a stage (id, url, reason, text), optionally only some reasons.
+
+    Reads the small `reason` column of each row group first and fetches text only for the
+    rows that match, so looking for a rare reason does not load every removed document.
+    """
+    for path in sorted((stage_dir / "removed").glob("part-*.parquet")):
+        pf = pq.ParquetFile(path)
+        names = set(pf.schema_arrow.names)
+        if "reason" not in names:
+            continue
+        cols = [c for c in ("id", "url", "reason", "text") if c in names]
+        for i in range(pf.num_row_groups):
+            rg = pf.read_row_group(i, columns=["reason"])
+            if reasons is not None:
+                mask = pc.is_in(rg.column("reason"), value_set=_string_array(reasons))
+                if not pc.any(mask).as_py():
+                    continue
+                yield from pf.read_row_group(i, columns=cols).filter(mask).to_pylist()
+            else:
+                yield from pf.read_row_group(i, columns=cols).to_pylist()
+
+
+def _string_array(values: set[str]):
+    import pyarrow as pa
+
+    return pa.array(sorted(values), type=pa.string())
+
+
+def removed_examples(stage_dir: Path, reasons: list[str], per_reason: int = EXAMPLES_PER_REASON) -> dict:
+    """{reason: [{id, url, snippet}, ...]} with up to `per_reason` documents per reason."""
+    out: dict[str, list[dict]] = {r: [] for r in reasons}
+    wanted = set(reasons)
+    if not wanted:
+        return out
+    for doc in iter_removed(stage_dir, wanted):
+        r = doc["reason"]
+        if r in wanted:
+            out[r].append({"id": doc.get("id"), "url": doc.get("url"), "snippet": snippet(doc.get("text"))})
+            if len(out[r]) >= per_reason:
+                wanted.discard(r)
+                if not wanted:
+                    break
+    return out
+
+
+# --------------------------------------------------------------------------- corpus mix
+
+
+def corpus_mix(stage_dir: Path) -> dict | None:
+    """Documents (and characters, when cheap) per language and per domain in a stage's kept shards."""
+    paths = sorted(stage_dir.glob("part-*.parquet"))
+    if not paths:
+        return None
+    with_chars = sum(p.stat().st_size for p in paths) <= MIX_CHARS_MAX_BYTES
+    langs: Counter = Counter()
+    domains: Counter = Counter()
+    lang_chars: Counter = Counter()
+    docs = chars = 0
+    for path in paths:
+        pf = pq.ParquetFile(path)
+        names = set(pf.schema_arrow.names)
+        cols = [c for c in ("lang", "domain") if c in names]
+        if not cols:
+            return None  # not a document shard (e.g. a stage that writes something else)
+        use_chars = with_chars and "text" in names
+        for i in range(pf.num_row_groups):
+            t = pf.read_row_group(i, columns=cols + (["text"] if use_chars else []))
+            docs += t.num_rows
+            lang = t.column("lang").fill_null("unknown") if "lang" in names else None
+            if lang is not None:
+                langs.update(_value_counts(lang))
+            if "domain" in names:
+                domains.update(_value_counts(t.column("domain").fill_null("unknown")))
+            if use_chars:
+                lengths = pc.utf8_length(t.column("text")).fill_null(0)
+                chars += pc.sum(lengths).as_py() or 0
+                if lang is not None:
+                    grouped = t.select([]).append_column("lang", lang).append_column("n", lengths)
+                    for row in grouped.group_by("lang").aggregate([("n", "sum")]).to_pylist():
+                        lang_chars[row["lang"]] += row["n_sum"]
+    top = domains.most_common(TOP_DOMAINS)
+    other = docs - sum(n for _, n in top) if domains else 0
+    return {
+        "stage": stage_dir.name,
+        "docs": docs,
+        "chars": chars if with_chars else None,
+        "lang": dict(langs.most_common()),
+        "lang_chars": dict(lang_chars.most_common()) if with_chars and lang_chars else None,
+        "domains_total": len(domains),
+        "domain_top": dict(top),
+        "domain_other": other,
+    }
+
+
+def _value_counts(column) -> dict:
+    return {d["values"]: d["counts"] for d in pc.value_counts(column).to_pylist()}
+
+
+# --------------------------------------------------------------------------- stage extras
+
+
+def _histogram(value: Any) -> dict[int, int] | None:
+    """A cluster-size histogram {size: clusters} from a dict, a list of pairs or a list of sizes."""
+    try:
+        if isinstance(value, dict):
+            return {int(k): int(v) for k, v in sorted(value.items(), key=lambda kv: int(kv[0]))}
+        if isinstance(value, list) and value and all(isinstance(x, (list, tuple)) for x in value):
+            return {int(k): int(v) for k, v in sorted(value)}
+        if isinstance(value, list):
+            return dict(sorted(Counter(int(x) for x in value).items()))
+    except (TypeError, ValueError):
+        return None
+    return None
+
+
+def _benchmark_rows(value: Any) -> list[dict]:
+    """Per-benchmark contamination rows from {name: stats}, {name: count} or [{name: ...}]."""
+    rows = []
+    if isinstance(value, dict):
+        for name, v in value.items():
+            rows.append({"benchmark": name, **(v if isinstance(v, dict) else {"value": v})})
+    elif isinstance(value, list):
+        for v in value:
+            if isinstance(v, dict):
+                name = v.get("name", v.get("benchmark", "?"))
+                rows.append(
+                    {"benchmark": name, **{k: x for k, x in v.items() if k not in ("name", "benchmark")}}
+                )
+    return rows
+
+
+def stage_extras(stages: list[dict]) -> dict:
+    """The dedup, contamination, resample and token sections, found by key in finalize stats."""
+    out: dict[str, Any] = {"dedup": None, "contamination": None, "resample": None, "tokens": None}
+    for s in stages:
+        extra = s["extra"] if isinstance(s.get("extra"), dict) else {}
+        for key in ("cluster_size_histogram", "cluster_sizes"):
+            hist = _histogram(extra.get(key))
+            if hist and out["dedup"] is None:
+                out["dedup"] = {
+                    "stage": s["dir"],
+                    "cluster_size_histogram": {str(k): v for k, v in hist.items()},
+                }
+        if "benchmarks" in extra and out["contamination"] is None:
+            out["contamination"] = {"stage": s["dir"], "benchmarks": _benchmark_rows(extra["benchmarks"])}
+        if "shares_before" in extra or "shares_after" in extra:
+            out["resample"] = {
+                "stage": s["dir"],
+                "shares_before": extra.get("shares_before") or {},
+                "shares_after": extra.get("shares_after") or {},
+            }
+        tok = {k: extra[k] for k in ("tokens", "train_tokens", "val_tokens") if k in extra}
+        if tok:
+            out["tokens"] = {"stage": s["dir"], **tok}
+    return out
+
+
+def _token_count(extra: dict) -> int | None:
+    for key in ("tokens", "train_tokens"):
+        v = extra.get(key)
+        if isinstance(v, (int, float)):
+            return int(v) + (int(extra.get("val_tokens") or 0) if key == "train_tokens" else 0)
+    return None
+
+
+def funnel(stages: list[dict]) -> list[dict]:
+    """Documents and text through every stage: the input, then what each stage kept."""
+    if not stages:
+        return []
+    first = stages[0]
+    rows = [
+        {"step": "input", "docs": first["docs_in"], "chars": None, "tokens": None, "removed": 0, "errors": 0}
+    ]
+    for s in stages:
+        rows.append(
+            {
+                "step": s["dir"],
+                "docs": s["kept"],
+                "chars": s["bytes_out"],
+                "tokens": _token_count(s["extra"]) if isinstance(s.get("extra"), dict) else None,
+                "removed": s["removed"],
+                "errors": s["errors"],
+            }
+        )
+    base = rows[0]["docs"] or 0
+    for r in rows:
+        r["kept_pct"] = round(100.0 * r["docs"] / base, 2) if base else None
+    return rows
+
+
+# --------------------------------------------------------------------------- training
+
+
+def read_train_metrics(train_dir: Path) -> dict | None:
+    """Loss, val-loss and throughput series from a training run's `metrics.jsonl`."""
+    path = Path(train_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return None
+    train, val, speed = [], [], []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue  # a line cut short by a killed run
+        if not isinstance(rec, dict) or not isinstance(rec.get("step"), (int, float)):
+            continue
+        step = rec["step"]
+        if isinstance(rec.get("loss"), (int, float)):
+            train.append([step, rec["loss"]])
+        if isinstance(rec.get("val_loss"), (int, float)):
+            val.append([step, rec["val_loss"]])
+        tok_s = rec.get("tok_s", rec.get("tokens_per_s"))
+        if isinstance(tok_s, (int, float)):
+            speed.append([step, tok_s])
+    if not (train or val):
+        return None
+    return {
+        "dir": str(train_dir),
+        "steps": int(max(p[0] for p in train + val)),
+        "final_loss": train[-1][1] if train else None,
+        "final_val_loss": val[-1][1] if val else None,
+        "best_val_loss": min(p[1] for p in val) if val else None,
+        "mean_tok_s": round(sum(p[1] for p in speed) / len(speed), 1) if speed else None,
+        "loss": train,
+        "val_loss": val,
+        "tok_s": speed,
+    }
+
+
+def write_training_plots(train_dir: Path) -> Path | None:
+    """Write `train_dir/curves.svg` (loss, val loss, throughput); for the trainer to call."""
+    metrics = read_train_metrics(train_dir)
+    if metrics is None:
+        return None
+    from curate.report_html import training_svg
+
+    out = Path(train_dir) / "curves.svg"
+    atomic_write_text(out, training_svg(metrics))
+    return out
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def build_report(pipeline: Pipeline, train_dir: Path | None = None) -> dict:
+    """Everything the report shows, from what is on disk (nothing is recomputed)."""
+    stages, dirs = [], []
     for stage, _ in pipeline.stage_plan():
         m = Manifest.load(stage.ctx.stage_dir)
         if m is not None:
             stages.append(stage_summary(m))
-    report = {"pipeline": pipeline.cfg.name, "config": pipeline.cfg.to_dict(), "stages": stages}
-    atomic_write_text(pipeline.workdir / "report.json", json.dumps(report, indent=1))
+            dirs.append(stage.ctx.stage_dir)
+    removals = {}
+    for s, d in zip(stages, dirs):
+        if s["reasons"]:
+            examples = removed_examples(d, list(s["reasons"]))
+            removals[s["dir"]] = {
+                r: {"count": n, "examples": examples.get(r, [])} for r, n in s["reasons"].items()
+            }
+    mixes = [(d, corpus_mix(d)) for d in dirs]
+    mixes = [(d, m) for d, m in mixes if m is not None]
+    mix = {"before": mixes[0][1], "after": mixes[-1][1]} if mixes else {"before": None, "after": None}
+    if train_dir is None and (pipeline.workdir / "train" / "metrics.jsonl").is_file():
+        train_dir = pipeline.workdir / "train"
+    total_wall = sum(s["wall_seconds"] for s in stages)
+    return {
+        "pipeline": pipeline.cfg.name,
+        "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "workdir": str(pipeline.workdir),
+        "funnel": funnel(stages),
+        "stages": stages,
+        "removals": removals,
+        "mix": mix,
+        **stage_extras(stages),
+        "timings": {
+            "total_wall_seconds": round(total_wall, 3),
+            "stages": [
+                {k: s[k] for k in ("dir", "wall_seconds", "worker_seconds", "docs_per_s", "mb_per_s")}
+                for s in stages
+            ],
+        },
+        "train": read_train_metrics(train_dir) if train_dir is not None else None,
+        "config": pipeline.cfg.to_dict(),
+    }
+
+
+def write_report(pipeline: Pipeline, train_dir: Path | None = None) -> dict:
+    """(Re)write workdir/report.json and workdir/report.html; returns the report."""
+    report = build_report(pipeline, Path(train_dir) if train_dir is not None else None)
+    atomic_write_text(pipeline.workdir / "report.json", json.dumps(report, indent=1, default=str))
+    try:
+        from curate.report_html import render_html
+
+        atomic_write_text(pipeline.workdir / "report.html", render_html(report))
+    except Exception as e:  # the JSON report and the run's outputs stand even if plotting fails
+        from curate.runner import log
+
+        log(f"warning: report.html not written: {type(e).__name__}: {e}")
     return report

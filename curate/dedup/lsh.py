@@ -1,0 +1,140 @@
+"""Signatures per shard and LSH band buckets on disk.
+
+Layout under the stage directory (every file appears by atomic rename):
+  _sig/part-XXXXX/       exact.npy (n, 2) uint64 text hash; lsh.npy (n,) bool (has shingles);
+                         bands.npy (bands, n) uint64 band keys; sig.npy (n, num_perm) uint32
+  _buckets/band-XX.npz   one band's (key, ordinal) of every LSH document, sorted by key then ordinal
+  _pairs/band-XX.npy     (E, 2) int64 candidate pairs (earliest ordinal of the bucket, other)
+
+Ordinals number documents globally: first the documents of `against` indexes (0..M-1), then
+every shard's rows in shard order. "Earliest" is the smallest ordinal, whatever the worker count.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from curate.dedup.minhash import band_hashes, exact_key, minhash, normalised_words, shingle_hashes
+
+
+@dataclass
+class SigJob:
+    """One shard's signature pass (sent to a worker)."""
+
+    input: str
+    out: str  # _sig/part-XXXXX
+    ngram: int
+    bands: int
+    rows: int
+    seed: int
+    lsh: bool
+
+
+def save_npy(path: Path, arr: np.ndarray) -> None:
+    """np.save to a temp name, then rename: the file is whole or absent."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        np.save(f, arr)
+    os.replace(tmp, path)
+
+
+def signature_shard(job: SigJob) -> int:
+    """Signature pass over one shard, a row group at a time; returns its document count."""
+    out = Path(job.out)
+    if out.is_dir():
+        return int(np.load(out / "lsh.npy", mmap_mode="r").shape[0])
+    work = out.with_name(f"{out.name}.inprogress-{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    num_perm = job.bands * job.rows
+    exact, has, bands, sigs = [], [], [], []
+    pf = pq.ParquetFile(job.input)
+    for g in range(pf.num_row_groups):
+        texts = pf.read_row_group(g, columns=["text"]).column(0).to_pylist()
+        norms = [normalised_words(t) for t in texts]
+        exact.append(np.array([exact_key(n) for n, _ in norms], np.uint64).reshape(-1, 2))
+        if not job.lsh:
+            continue
+        hashes, counts = shingle_hashes([w for _, w in norms], job.ngram)
+        sig = minhash(hashes, counts, num_perm, job.seed)
+        has.append(counts > 0)
+        bands.append(band_hashes(sig, job.bands, job.rows))
+        sigs.append(sig)
+    n = sum(len(e) for e in exact)
+    np.save(work / "exact.npy", np.concatenate(exact) if exact else np.zeros((0, 2), np.uint64))
+    np.save(work / "lsh.npy", np.concatenate(has) if has else np.zeros(n, bool))
+    bands_arr = np.concatenate(bands, axis=1) if bands else np.zeros((job.bands, n), np.uint64)
+    np.save(work / "bands.npy", bands_arr)
+    np.save(work / "sig.npy", np.concatenate(sigs) if sigs else np.zeros((n, num_perm), np.uint32))
+    os.replace(work, out)  # the whole directory appears at once
+    return n
+
+
+@dataclass
+class BandJob:
+    """One band's bucket pass: every document's key for this band, sorted; candidate pairs."""
+
+    band: int
+    sig_dirs: list[str]  # per shard, in shard order
+    offsets: list[int]  # global ordinal of each shard's row 0
+    exact_dup: str  # _exact.npy: per new ordinal (minus `first`) the exact original, or -1
+    first: int  # ordinal of the first new document (= documents in `against` indexes)
+    index_dirs: list[str]  # `against` indexes, their ordinals start at 0 in this order
+    index_offsets: list[int]
+    buckets: str  # _buckets/band-XX.npz
+    pairs: str  # _pairs/band-XX.npy
+
+
+def band_pass(job: BandJob) -> int:
+    """Sort (key, ordinal) of one band and emit star edges bucket-first -> other; returns edge count."""
+    pairs_path = Path(job.pairs)
+    if pairs_path.exists() and Path(job.buckets).exists():
+        return int(np.load(pairs_path, mmap_mode="r").shape[0])
+    dup = np.load(job.exact_dup, mmap_mode="r")
+    keys, ords = [], []
+    for d, off in zip(job.index_dirs, job.index_offsets):
+        keys.append(np.load(Path(d) / f"band-{job.band:02d}.npy"))
+        ords.append(np.load(Path(d) / f"band-{job.band:02d}.ord.npy") + off)
+    new_keys, new_ords = [], []
+    for d, off in zip(job.sig_dirs, job.offsets):
+        band = np.load(Path(d) / "bands.npy", mmap_mode="r")[job.band]
+        rows = np.flatnonzero(
+            np.load(Path(d) / "lsh.npy") & (dup[off - job.first : off - job.first + len(band)] < 0)
+        )
+        new_keys.append(np.asarray(band[rows]))
+        new_ords.append(rows.astype(np.int64) + off)
+    nk = np.concatenate(new_keys) if new_keys else np.zeros(0, np.uint64)
+    no = np.concatenate(new_ords) if new_ords else np.zeros(0, np.int64)
+    order = np.argsort(nk, kind="stable")  # ordinals were ascending: stays ascending per key
+    nk, no = nk[order], no[order]
+    tmp = Path(f"{job.buckets}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        np.savez(f, key=nk, ord=no)
+    os.replace(tmp, job.buckets)
+    if keys:  # merge the (already sorted) index entries in front: they are earlier
+        k = np.concatenate(keys + [nk])
+        o = np.concatenate(ords + [no])
+        order = np.lexsort((o, k))
+        nk, no = k[order], o[order]
+    save_npy(pairs_path, star_edges(nk, no, job.first))
+    return int(np.load(pairs_path, mmap_mode="r").shape[0])
+
+
+def star_edges(keys: np.ndarray, ords: np.ndarray, first: int) -> np.ndarray:
+    """(head, other) for every document in a bucket after its head (the bucket's earliest).
+
+    Edges between two index documents (both < first) are dropped: those were settled earlier.
+    """
+    if len(keys) < 2:
+        return np.zeros((0, 2), np.int64)
+    start = np.concatenate([[True], keys[1:] != keys[:-1]])
+    head_pos = np.maximum.accumulate(np.where(start, np.arange(len(keys)), 0))
+    member = ~start
+    edges = np.stack([ords[head_pos[member]], ords[member]], axis=1).astype(np.int64)
+    return edges[edges[:, 1] >= first]

@@ -1,0 +1,193 @@
+"""`tokenize`: byte-level BPE token shards of the documents (CONTRACT: workdir/tokens/).
+
+prepare   train the BPE on a sample of every shard (or load `tokenizer:`)  -> tokenizer.json
+shard     encode each input shard (curate.tokens.encode_part)             -> _tok/part-XXXXX.*
+          and pass the documents through unchanged (a hard link when nothing is removed);
+          a document whose text encodes to no token goes to removed/ as `empty_tokens`.
+finalize  pack the parts into llm.c shards + index.parquet + meta.json     -> workdir/tokens/
+Each pass is resumable: the tokenizer is reused when its recorded config matches, shard parts
+are manifest entries like any stage's outputs, and the pack is redone from the parts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from curate.config import ConfigPath, config_hash, to_dict
+from curate.manifest import file_digest
+from curate.stage import Shard, ShardStats, Stage, register
+from curate.tokenizer import EOT, SampleSpec, eot_id, load_tokenizer, reusable, sample_texts, save_tokenizer
+from curate.tokenizer import train_tokenizer as _train
+from curate.tokens import encode_part, pack
+
+EMPTY = "empty_tokens"
+PART_FILES = ("train.tok", "val.tok", "docs.parquet")
+
+
+@dataclass
+class TokenizeConfig:
+    vocab_size: int = 32000
+    tokenizer: ConfigPath | None = None  # an existing tokenizer.json instead of training one
+    train_docs: int = 200_000  # training sample: about this many documents, spread over all shards
+    train_bytes: int = 1 << 30  # ... and at most this much UTF-8 text
+    min_frequency: int = 2
+    shard_tokens: int = 100_000_000
+    val_fraction: float = 0.005
+    seed: int = 0
+    eot_token: str = EOT
+    out: str = "tokens"  # relative to the workdir
+
+    def __post_init__(self) -> None:
+        if self.tokenizer is not None:
+            self.tokenizer = str(self.tokenizer)  # checked by the loader; a plain str for the saved YAML
+        if not 257 <= self.vocab_size <= 2**31 - 1:
+            raise ValueError(f"vocab_size {self.vocab_size} must be at least 257 (256 bytes + end-of-text)")
+        if self.train_docs < 1 or self.train_bytes < 1:
+            raise ValueError("train_docs and train_bytes must be >= 1")
+        if self.min_frequency < 1:
+            raise ValueError("min_frequency must be >= 1")
+        if not 1 <= self.shard_tokens <= 2**31 - 1:
+            raise ValueError(
+                f"shard_tokens {self.shard_tokens} must be in [1, 2^31 - 1] (an int32 header field)"
+            )
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"val_fraction {self.val_fraction} must be in [0, 1)")
+        if Path(self.out).is_absolute() or ".." in Path(self.out).parts:
+            raise ValueError(f"out {self.out!r} must be a directory inside the workdir")
+
+
+def tokenizer_meta(cfg: TokenizeConfig) -> dict:
+    """What a tokenizer.json depends on: reused on resume only when this matches."""
+    if cfg.tokenizer is not None:
+        return {"from": str(cfg.tokenizer), "sha256": file_digest(Path(cfg.tokenizer)), "eot": cfg.eot_token}
+    keys = ("vocab_size", "train_docs", "train_bytes", "min_frequency", "seed", "eot_token")
+    return {"trained": config_hash({k: to_dict(cfg)[k] for k in keys}), **{k: getattr(cfg, k) for k in keys}}
+
+
+def prepare_tokenizer(cfg: TokenizeConfig, inputs: list[str], path: Path) -> Path:
+    """Train (or load) the tokenizer into `path`, unless one made from the same config is there."""
+    meta = tokenizer_meta(cfg)
+    if reusable(path, meta):
+        return path
+    if cfg.tokenizer is not None:
+        tok = load_tokenizer(cfg.tokenizer, cfg.eot_token)
+    else:
+        texts = sample_texts(inputs, SampleSpec(cfg.train_docs, cfg.train_bytes, cfg.seed))
+        tok = _train(texts, cfg.vocab_size, cfg.min_frequency, (cfg.eot_token,))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_tokenizer(tok, path, meta)
+    return path
+
+
+@register
+class Tokenize(Stage):
+    name = "tokenize"
+    config_class = TokenizeConfig
+
+    def __init__(self, config: TokenizeConfig, ctx) -> None:
+        super().__init__(config, ctx)
+        self._tok = None
+
+    @property
+    def tokenizer_path(self) -> Path:
+        return self.ctx.stage_dir / "tokenizer.json"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.ctx.workdir / self.config.out
+
+    def hash_inputs(self) -> str | None:
+        tok = self.config.tokenizer
+        return file_digest(Path(tok)) if tok and Path(tok).is_file() else None
+
+    def prepare(self, shards: list[Shard], map_fn) -> None:
+        prepare_tokenizer(self.config, [s.input for s in shards], self.tokenizer_path)
+
+    def _tokenizer(self):
+        if self._tok is None:
+            self._tok = load_tokenizer(self.tokenizer_path, self.config.eot_token)
+        return self._tok
+
+    def run_shard(self, shard: Shard, out_dir: Path, stats: ShardStats) -> dict[str, Path]:
+        tok = self._tokenizer()
+        cfg = self.config
+        prefix = out_dir / "_tok" / shard.name
+        res = encode_part(tok, eot_id(tok, cfg.eot_token), shard.input, prefix, cfg.seed, cfg.val_fraction)
+        outputs = {f"_tok/{shard.name}.{s}": res.files[s] for s in PART_FILES}
+        try:
+            outputs.update(self._pass_through(shard, out_dir, set(res.empty_rows)))
+        except BaseException:
+            for p in outputs.values():
+                Path(p).unlink(missing_ok=True)
+            raise
+        stats.docs_in = res.docs + len(res.empty_rows)
+        stats.kept, stats.removed = res.docs, len(res.empty_rows)
+        if res.empty_rows:
+            stats.reasons[EMPTY] += len(res.empty_rows)
+        stats.bytes_in = stats.bytes_out = res.chars  # an empty document has no characters
+        for split, n in res.tokens.items():
+            stats.count(f"{split}_tokens", n)
+        return outputs
+
+    def _pass_through(self, shard: Shard, out_dir: Path, empty: set[int]) -> dict[str, Path]:
+        """The kept documents unchanged (a hard link of the input when none is empty) and removed/."""
+        from curate.document import removed_schema
+
+        schema = self.input_schema(shard)
+        rschema = removed_schema(schema)
+        tag = f".tmp-{os.getpid()}"
+        kept_rel, removed_rel = f"{shard.name}.parquet", f"removed/{shard.name}.parquet"
+        (out_dir / "removed").mkdir(parents=True, exist_ok=True)
+        kept_tmp, removed_tmp = out_dir / (kept_rel + tag), out_dir / (removed_rel + tag)
+        gone = pq.ParquetWriter(removed_tmp, rschema, compression="zstd", write_statistics=False)
+        try:
+            if not empty:
+                # Shard files are only ever replaced by rename, never written in place: linking is safe.
+                try:
+                    os.link(shard.input, kept_tmp)
+                except OSError:
+                    shutil.copyfile(shard.input, kept_tmp)
+            else:
+                kept = pq.ParquetWriter(kept_tmp, schema, compression="zstd", write_statistics=False)
+                pf, start = pq.ParquetFile(shard.input), 0
+                for g in range(pf.num_row_groups):
+                    table = pf.read_row_group(g)
+                    drop = pa.array([start + i in empty for i in range(table.num_rows)])
+                    kept.write_table(table.filter(pc.invert(drop)), row_group_size=max(table.num_rows, 1))
+                    out = table.filter(drop)
+                    if out.num_rows:
+                        out = out.append_column("reason", pa.array([EMPTY] * out.num_rows, pa.string()))
+                        gone.write_table(out.select(rschema.names).cast(rschema))
+                    start += table.num_rows
+                kept.close()
+            gone.close()
+        except BaseException:
+            gone.close()
+            kept_tmp.unlink(missing_ok=True)
+            removed_tmp.unlink(missing_ok=True)
+            raise
+        return {kept_rel: kept_tmp, removed_rel: removed_tmp}
+
+    def process(self, docs: Iterator[dict], stats: ShardStats) -> Iterator[tuple[dict, str | None]]:
+        raise NotImplementedError("tokenize encodes whole row groups in run_shard")
+
+    def finalize(self, shards: list[Shard], map_fn) -> dict:
+        parts = [self.ctx.stage_dir / "_tok" / s.name for s in shards]
+        meta = pack(parts, self.out_dir, self.tokenizer_path, self.config.shard_tokens)
+        return {
+            "out": str(self.out_dir),
+            "tokens": meta["tokens"],
+            "train_tokens": meta["train_tokens"],
+            "val_tokens": meta["val_tokens"],
+            "train_shards": len(meta["shards"]["train"]),
+            "val_shards": len(meta["shards"]["val"]),
+            "vocab_size": meta["vocab_size"],
+        }

@@ -1,0 +1,286 @@
+"""Encode Parquet documents into token streams and pack them into llm.c shards.
+
+Used by the `tokenize` stage and by `llmcli tokenize` alike, in two passes:
+
+encode (one input Parquet shard at a time, row group by row group, so memory stays flat):
+    each document becomes `[EOT] + tokens(text)`, appended to the part's train or val stream
+    (`<part>.train.tok`, `<part>.val.tok`: raw little-endian tokens, no header) by a hash of
+    (seed, id); `<part>.docs.parquet` lists id, split, row and text-token length per document.
+pack (all parts in order): the streams are cut into `train_XXXXXX.bin` / `val_XXXXXX.bin`
+    shards (CONTRACT: llm.c header) of at most `shard_tokens` tokens, never inside a document
+    (a document longer than a shard gets a shard of its own), and `index.parquet` gives each
+    document's split, shard, offset and length of its text tokens (its EOT is at offset - 1).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Queue
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import xxhash
+from tokenizers import Tokenizer
+
+from curate.manifest import atomic_write_text
+from train.shards import ShardWriter, token_dtype
+
+SPLITS = ("train", "val")
+DOCS_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string()),
+        pa.field("split", pa.int8()),  # 0 train, 1 val
+        pa.field("row", pa.int64()),  # row in the input shard
+        pa.field("length", pa.int64()),  # text tokens, the EOT before them not counted
+    ]
+)
+INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("id", pa.string()),
+        pa.field("split", pa.string()),
+        pa.field("shard", pa.int32()),
+        pa.field("offset", pa.int64()),
+        pa.field("length", pa.int64()),
+    ]
+)
+COPY_CHUNK = 1 << 24  # tokens copied per write while packing
+
+
+def val_mask(ids: list[str], seed: int, fraction: float) -> np.ndarray:
+    """True for the documents of the validation split: a hash of (seed, id), stable across runs."""
+    if fraction <= 0:
+        return np.zeros(len(ids), bool)
+    cut = int(fraction * 2**64)
+    return np.fromiter((xxhash.xxh64_intdigest(i, seed=seed) < cut for i in ids), bool, len(ids))
+
+
+@dataclass
+class PartResult:
+    """What encoding one input shard wrote (temp paths) and counted."""
+
+    files: dict[str, Path]  # suffix (train.tok, val.tok, docs.parquet) -> temp path
+    docs: int
+    empty_rows: list[int]  # rows whose text encodes to no token
+    tokens: dict[str, int]  # split -> tokens written, EOTs included
+    chars: int
+
+
+def _row_groups(path: str | Path) -> Iterator[tuple[list[str], list[str | None]]]:
+    """(ids, texts) per row group, read one group ahead in a thread so reading overlaps encoding."""
+    pf = pq.ParquetFile(path)
+    has_id = "id" in pf.schema_arrow.names
+    name = Path(path).name
+
+    def read(g: int, start: int) -> tuple[list[str], list[str | None]]:
+        table = pf.read_row_group(g, columns=["id", "text"] if has_id else ["text"])
+        texts = table.column("text").to_pylist()
+        ids = table.column("id").to_pylist() if has_id else [f"{name}:{start + i}" for i in range(len(texts))]
+        return ids, texts
+
+    starts = np.concatenate(
+        [[0], np.cumsum([pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)])]
+    )
+    q: Queue = Queue(maxsize=1)
+
+    def producer() -> None:
+        try:
+            for g in range(pf.num_row_groups):
+                q.put(read(g, int(starts[g])))
+        except BaseException as e:  # handed to the consumer, which re-raises it
+            q.put(e)
+            return
+        q.put(None)
+
+    t = threading.Thread(target=producer, daemon=True)
+    t.start()
+    while (item := q.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+    t.join()
+
+
+def encode_part(
+    tok: Tokenizer, eot: int, path: str | Path, prefix: Path, seed: int, val_fraction: float
+) -> PartResult:
+    """Encode one Parquet shard into `<prefix>.{train,val}.tok` and `<prefix>.docs.parquet` (temp names)."""
+    dtype = token_dtype(tok.get_vocab_size())
+    # A literal "<|endoftext|>" inside a document is text, not a document boundary (like
+    # tiktoken's encode_ordinary); otherwise a page could forge boundaries in the stream.
+    tok.encode_special_tokens = True
+    tag = f".tmp-{os.getpid()}"
+    files = {s: prefix.with_name(f"{prefix.name}.{s}{tag}") for s in ("train.tok", "val.tok", "docs.parquet")}
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    outs = {s: open(files[f"{s}.tok"], "wb") for s in SPLITS}
+    docs = pq.ParquetWriter(files["docs.parquet"], DOCS_SCHEMA, compression="zstd")
+    result = PartResult(files, 0, [], {s: 0 for s in SPLITS}, 0)
+    row = 0
+    try:
+        for ids, texts in _row_groups(path):
+            texts = [t or "" for t in texts]
+            # encode_batch_fast: the same ids as encode_batch without computing character offsets.
+            encs = tok.encode_batch_fast(texts, add_special_tokens=False)
+            lens = np.fromiter((len(e.ids) for e in encs), np.int64, len(encs))
+            keep = lens > 0
+            result.empty_rows.extend((row + np.flatnonzero(~keep)).tolist())
+            result.chars += sum(len(t) for t in texts)
+            kept_ids = [i for i, k in zip(ids, keep) if k]
+            is_val = val_mask(kept_ids, seed, val_fraction)
+            klens = lens[keep]
+            # One flat array: an EOT, then the document's tokens, for every kept document.
+            flat = np.empty(int(klens.sum() + len(klens)), dtype)
+            starts = np.concatenate([[0], np.cumsum(klens + 1)[:-1]]).astype(np.int64)
+            flat[starts] = eot
+            body = np.ones(len(flat), bool)
+            body[starts] = False
+            flat[body] = np.fromiter(
+                itertools.chain.from_iterable(e.ids for e in encs), dtype, int(klens.sum())
+            )
+            tok_val = np.repeat(is_val, klens + 1)
+            for split, sel in (("train", ~tok_val), ("val", tok_val)):
+                part = flat[sel] if is_val.any() else (flat if split == "train" else flat[:0])
+                outs[split].write(memoryview(part).cast("B"))
+                result.tokens[split] += len(part)
+            docs.write_table(
+                pa.table(
+                    {
+                        "id": pa.array(kept_ids, pa.string()),
+                        "split": pa.array(is_val.astype(np.int8)),
+                        "row": pa.array(row + np.flatnonzero(keep)),
+                        "length": pa.array(klens),
+                    },
+                    schema=DOCS_SCHEMA,
+                )
+            )
+            result.docs += len(kept_ids)
+            row += len(texts)
+        for f in outs.values():
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        for f in outs.values():
+            f.close()
+        docs.close()
+        for p in files.values():
+            p.unlink(missing_ok=True)
+        raise
+    for f in outs.values():
+        f.close()
+    docs.close()
+    return result
+
+
+# --------------------------------------------------------------------------- pack
+
+
+def cut_points(ends: np.ndarray, shard_tokens: int) -> list[int]:
+    """Shard boundaries (token positions) over documents ending at `ends`: greedy, never mid-document."""
+    cuts, start, total = [0], 0, int(ends[-1]) if len(ends) else 0
+    while start < total:
+        k = int(np.searchsorted(ends, start + shard_tokens, side="right")) - 1
+        if k < 0 or ends[k] <= start:  # the next document alone is longer than a shard
+            k = int(np.searchsorted(ends, start, side="right"))
+        start = int(ends[k])
+        cuts.append(start)
+    return cuts
+
+
+def pack(parts: list[Path], out_dir: Path, tokenizer_path: Path, shard_tokens: int) -> dict:
+    """Pack the encoded parts (prefixes, in order) into shards, the index and meta.json under `out_dir`.
+
+    Everything is written to a temp directory first and then moved in, so a killed pack leaves
+    the previous complete output (or none); meta.json is moved last.
+    """
+    from tokenizers import Tokenizer
+
+    vocab = Tokenizer.from_file(str(tokenizer_path)).get_vocab_size()
+    dtype = token_dtype(vocab)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / f".pack.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    docs = [pq.read_table(p.with_name(p.name + ".docs.parquet")) for p in parts]
+    table = pa.concat_tables(docs) if docs else DOCS_SCHEMA.empty_table()
+    split_col = table.column("split").to_numpy()
+    lengths = table.column("length").to_numpy()
+    shard_of = np.zeros(len(table), np.int32)
+    offset_of = np.zeros(len(table), np.int64)
+    meta: dict = {"vocab_size": vocab, "dtype": dtype.name, "shard_tokens": shard_tokens, "shards": {}}
+    for s, split in enumerate(SPLITS):
+        rows = np.flatnonzero(split_col == s)
+        ends = np.cumsum(lengths[rows] + 1)
+        cuts = cut_points(ends, shard_tokens)
+        starts = ends - lengths[rows]  # global position of each document's first text token
+        shard = np.searchsorted(np.asarray(cuts[1:]), starts, side="left")
+        shard_of[rows] = shard
+        offset_of[rows] = starts - np.asarray(cuts)[shard] if len(rows) else starts
+        sizes = _copy_split([p.with_name(f"{p.name}.{split}.tok") for p in parts], cuts, tmp, split, dtype)
+        meta["shards"][split] = sizes
+        meta[f"{split}_tokens"] = int(sum(sizes))
+        meta[f"{split}_docs"] = len(rows)
+    index = pa.table(
+        {
+            "id": table.column("id"),
+            "split": pa.array(
+                np.asarray(SPLITS, object)[split_col].tolist() if len(table) else [], pa.string()
+            ),
+            "shard": pa.array(shard_of),
+            "offset": pa.array(offset_of),
+            "length": pa.array(lengths, pa.int64()),
+        },
+        schema=INDEX_SCHEMA,
+    )
+    pq.write_table(index, tmp / "index.parquet", compression="zstd")
+    shutil.copyfile(tokenizer_path, tmp / "tokenizer.json")
+    meta["tokens"] = meta["train_tokens"] + meta["val_tokens"]
+    meta["docs"] = len(table)
+    # Swap in: drop the old outputs, move the new ones, meta.json last (it marks a complete pack).
+    (out_dir / "meta.json").unlink(missing_ok=True)
+    for old in [*out_dir.glob("train_*.bin"), *out_dir.glob("val_*.bin")]:
+        old.unlink()
+    for f in sorted(tmp.iterdir()):
+        os.replace(f, out_dir / f.name)
+    atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
+    tmp.rmdir()
+    return meta
+
+
+def _copy_split(
+    streams: list[Path], cuts: list[int], out_dir: Path, split: str, dtype: np.dtype
+) -> list[int]:
+    """Copy the concatenated token streams into shards `[cuts[i], cuts[i+1])`, chunk by chunk."""
+    sizes = []
+    chunks = _stream_chunks(streams, dtype)
+    pending = np.zeros(0, dtype)
+    for i in range(len(cuts) - 1):
+        need = cuts[i + 1] - cuts[i]
+        writer = ShardWriter(out_dir / f"{split}_{i:06d}.bin", dtype)
+        while need > 0:
+            if not len(pending):
+                pending = next(chunks)
+            take = pending[:need]
+            writer.write(take)
+            pending = pending[len(take) :]
+            need -= len(take)
+        sizes.append(writer.num_tokens)
+        writer.close()
+    return sizes
+
+
+def _stream_chunks(streams: list[Path], dtype: np.dtype) -> Iterator[np.ndarray]:
+    for p in streams:
+        n = p.stat().st_size // dtype.itemsize
+        if n == 0:
+            continue
+        mm = np.memmap(p, dtype=dtype, mode="r", shape=(n,))
+        for lo in range(0, n, COPY_CHUNK):
+            yield np.array(mm[lo : lo + COPY_CHUNK])
+        del mm

@@ -337,12 +337,10 @@ def test_missing_benchmark_file_fails_with_its_pattern(tmp_path: Path) -> None:
         )
 
 
-def test_sample_crawl_humaneval_pages(tmp_path: Path) -> None:
+def test_sample_crawl_humaneval_pages(tmp_path: Path, sample_crawl_dir: Path) -> None:
     """On the project's sample crawl, exactly the planted HumanEval pages are flagged."""
-    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
+    sample = sample_crawl_dir
     labels_path = sample / "labels.jsonl"
-    if not labels_path.exists():
-        pytest.skip("no sample crawl (python -m curate.sample_crawl --out data/sample)")
     labels = [json.loads(line) for line in labels_path.read_text().splitlines() if line.strip()]
     planted = {r["url"] for r in labels if r["kind"] == "humaneval"}
     yaml_path = tmp_path / "p.yaml"

@@ -6,15 +6,27 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
 
 from curate.config import ConfigError, load_pipeline
 from curate.dedup.clusters import exact_originals, representatives, size_histogram
-from curate.dedup.minhash import band_hashes, jaccard_estimate, minhash, normalised_words, shingle_hashes
+from curate.dedup.minhash import (
+    band_hashes,
+    exact_key,
+    exact_keys,
+    jaccard_estimate,
+    minhash,
+    mix64,
+    normalise_batch,
+    normalised_words,
+    shingle_hashes,
+    word_hashes,
+)
 from curate.manifest import Manifest
-from curate.normalize import word_ngrams
+from curate.normalize import normalize_text, word_ngrams
 from curate.runner import Pipeline
 from curate.stages.dedup import DedupConfig, MinhashConfig
 
@@ -80,6 +92,63 @@ def test_jaccard_estimates_match_datasketch() -> None:
     assert ours[0] == 1.0 and truth[-1] < 0.2
 
 
+def test_minhash_estimates_are_unbiased_with_binomial_spread() -> None:
+    # Each permutation's minimum must be a uniform pick from the union of the two shingle sets,
+    # independently across permutations: then the estimate has mean J, sd sqrt(J(1-J)/112).
+    rng = np.random.default_rng(0)
+    for jac in (0.5, 0.8, 0.95):
+        n, pairs = 150, 300
+        inter = round(2 * n * jac / (1 + jac))
+        hashes = []
+        for _ in range(pairs):  # pair p is documents 2p, 2p + 1 sharing `inter` shingles
+            h = mix64(rng.integers(0, 2**63, 2 * n - inter, dtype=np.uint64))
+            hashes += [h[:n], h[n - inter :]]
+        sig = minhash(np.concatenate(hashes), np.full(2 * pairs, n), 112, seed=3)
+        errors = jaccard_estimate(sig[0::2], sig[1::2]) - inter / (2 * n - inter)
+        sd = np.sqrt(jac * (1 - jac) / 112)
+        assert abs(np.mean(errors)) < 4 * sd / np.sqrt(pairs), jac
+        assert 0.8 * sd < np.std(errors) < 1.2 * sd, jac
+
+
+def test_batch_normalisation_matches_normalize_text() -> None:
+    every = "".join(chr(c) for c in range(128))
+    rng = random.Random(2)
+    texts = [every, "", None, "  ", "Hello, World! 2024", "a", "ab\x1ccd", "snake_case x1y2"]
+    texts += ["Ünïcödé ﬁ ligature, ２０２４ full-width", "İstanbul STRASSE straße", "naïve\u00a0café\u2028٣"]
+    texts += ["".join(rng.choices(every + "aaaa    éü٣\u00a0", k=rng.randint(0, 40))) for _ in range(400)]
+    for arr in (
+        pa.array(texts, pa.string()),
+        pa.array(texts, pa.large_string()).slice(7),  # an offset into the buffers
+        pa.chunked_array([pa.array(texts[:100]), pa.array(texts[100:])]),
+        texts,
+    ):
+        norm = normalise_batch(arr)
+        got_words = [bytes(norm.buf[s : s + n]).decode() for s, n in zip(norm.word_start, norm.word_len)]
+        keys = exact_keys(norm)
+        w = 0
+        for i, text in enumerate(arr.to_pylist() if not isinstance(arr, list) else arr):
+            want = normalize_text(text or "")
+            assert bytes(norm.buf[norm.doc_off[i] : norm.doc_off[i + 1]]).decode() == want, repr(text)
+            assert got_words[w : w + norm.doc_words[i]] == (want.split(" ") if want else []), repr(text)
+            assert tuple(int(k) for k in keys[i]) == exact_key(want)
+            w += norm.doc_words[i]
+        assert w == len(got_words)
+    assert len(normalise_batch([]).doc_off) == 1
+
+
+def test_word_hashes_are_equal_exactly_for_equal_words() -> None:
+    rng = random.Random(4)
+    # Long words that share 8- and 16-byte prefixes, and short ones that differ in one byte.
+    words = ["".join(rng.choices("ab", k=rng.randint(1, 40))) for _ in range(5000)]
+    words += ["abcdefgh", "abcdefghx", "abcdefghy", "abcdefgh" * 2, "abcdefgh" * 2 + "z", "a", "b", "0"]
+    norm = normalise_batch([" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2 :])])
+    h = word_hashes(norm.buf, norm.word_start, norm.word_len).tolist()
+    seen: dict[str, int] = {}
+    for word, x in zip(words, h):
+        assert seen.setdefault(word, x) == x
+    assert len(set(seen.values())) == len(seen)
+
+
 def test_band_hashes_equal_only_for_equal_bands() -> None:
     sig = np.arange(4 * 16, dtype=np.uint32).reshape(4, 16)
     sig[1] = sig[0]
@@ -101,6 +170,23 @@ def test_clusters_keep_the_earliest_document() -> None:
     assert exact_originals(keys, 0).tolist() == [-1, -1, 0, -1, 1, 0]
     assert exact_originals(keys, 2).tolist() == [0, -1, 1, 0]  # ordinals 0, 1 are an index
     assert size_histogram(np.array([0, 0, 2, 3, 3, 3, 3])) == {"1": 1, "2": 1, "3-4": 1}
+
+
+def test_components_match_scipy_connected_components() -> None:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        n = int(rng.integers(1, 200))
+        edges = rng.integers(0, n, (int(rng.integers(1, 2 * n)), 2))
+        graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+        labels = connected_components(graph, directed=False)[1]
+        rep = representatives(n, edges)
+        smallest = {int(lab): int(np.flatnonzero(labels == lab)[0]) for lab in np.unique(labels)}
+        assert rep.tolist() == [smallest[int(lab)] for lab in labels]
+    chain = np.stack([np.arange(1, 5000), np.arange(4999)], axis=1)[rng.permutation(4999)]
+    assert (representatives(5000, chain) == 0).all()
 
 
 def test_config_checks_and_threshold_derivation() -> None:

@@ -179,11 +179,9 @@ def test_classifier_groups(tmp_path: Path) -> None:
     assert len(removed(out)) == 10 and {r["resample_group"] for r in removed(out)} == {"cooking"}
 
 
-def test_sample_crawl_target_shares(tmp_path: Path) -> None:
+def test_sample_crawl_target_shares(tmp_path: Path, sample_crawl_dir: Path) -> None:
     """The achieved token shares on the sample crawl's ingest output are within 2% of the target."""
-    sample = Path(__file__).resolve().parents[2] / "data" / "sample"
-    if not list(sample.glob("*.warc.gz")):
-        pytest.skip("no sample crawl (python -m curate.sample_crawl --out data/sample)")
+    sample = sample_crawl_dir
     targets = {"openatlas.org": 0.3, "snakelang.org": 0.25, "devnotes-blog.dev": 0.15, "*": 0.3}
     yaml_path = tmp_path / "p.yaml"
     yaml_path.write_text(

@@ -7,6 +7,7 @@ datatrove tokenises English with spaCy (`split_into_words`); ours uses a regex t
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -14,7 +15,6 @@ import pytest
 from curate.config import load_pipeline
 from curate.filters import QUALITY_FAMILIES, DocView
 from curate.runner import Pipeline
-from curate.sample_crawl import build_sample_crawl
 
 pytest.importorskip("spacy", reason="datatrove's English word tokenizer needs spacy")
 filters = pytest.importorskip("datatrove.pipeline.filters")
@@ -24,14 +24,13 @@ SAMPLE_EVERY = 5  # every fifth page: ~370 documents, of every site and kind, in
 
 
 @pytest.fixture(scope="session")
-def sample_texts(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
-    root = tmp_path_factory.mktemp("sample")
-    build_sample_crawl(root / "crawl")
+def sample_texts(tmp_path_factory: pytest.TempPathFactory, sample_crawl_dir: Path) -> list[str]:
+    root = tmp_path_factory.mktemp("agreement")
     (root / "p.yaml").write_text(
         textwrap.dedent(f"""
         name: agreement
         workdir: {root / "run"}
-        input: {{paths: ["{root / "crawl"}/*.warc.gz"], format: warc}}
+        input: {{paths: ["{sample_crawl_dir}/*.warc.gz"], format: warc}}
         executor: {{type: local, workers: 1}}
         stages:
           - ingest: {{extractor: resiliparse}}

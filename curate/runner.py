@@ -10,6 +10,7 @@ changed is stale: its directory is cleared and it is recomputed, and so is every
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
 import shutil
@@ -48,7 +49,12 @@ def _stage_instance(name: str, config: Any, ctx: StageContext, chash: str) -> St
     """One stage object per worker process and config: models are loaded once, not per shard."""
     key = (name, chash, str(ctx.stage_dir))
     if key not in _STAGE_CACHE:
-        load_stage_modules()
+        try:  # only this stage's module: importing every stage costs ~1 s per fresh worker
+            importlib.import_module(f"curate.stages.{name}")
+        except ModuleNotFoundError:
+            pass
+        if name not in STAGES:
+            load_stage_modules()
         _STAGE_CACHE.clear()
         _STAGE_CACHE[key] = STAGES[name](config, ctx)
     return _STAGE_CACHE[key]

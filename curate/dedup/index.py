@@ -21,7 +21,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-INDEX_VERSION = 1
+# 2: uint32 permutations of byte-level word hashes (signatures and band keys of version 1 differ).
+INDEX_VERSION = 2
 
 
 @dataclass
@@ -130,10 +131,14 @@ def write_index(
                 keep = new_ord >= 0
                 keys.append(b["key"][keep])
                 ords.append(new_ord[keep])
-            k, o = np.concatenate(keys), np.concatenate(ords)
-            order = np.lexsort((o, k))
-            np.save(work / f"band-{band:02d}.npy", k[order])
-            np.save(work / f"band-{band:02d}.ord.npy", o[order])
+            if len(keys) == 1:  # the buckets are sorted by (key, ordinal) and kept_lut is increasing
+                k, o = keys[0], ords[0]
+            else:
+                k, o = np.concatenate(keys), np.concatenate(ords)
+                order = np.lexsort((o, k))
+                k, o = k[order], o[order]
+            np.save(work / f"band-{band:02d}.npy", k)
+            np.save(work / f"band-{band:02d}.ord.npy", o)
     meta = {"version": INDEX_VERSION, "docs": total, "lsh": params is not None, **(params or {})}
     (work / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)

@@ -20,7 +20,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from curate.dedup.minhash import band_hashes, exact_key, minhash, normalised_words, shingle_hashes
+from curate.dedup.minhash import band_hashes, batch_shingles, exact_keys, minhash, normalise_batch
+
+# Documents per signature batch: ~2 MB of text at 1 KB each, ~30 MB of word arrays, whatever the
+# row groups of the input are.
+_BATCH_DOCS = 2048
 
 
 @dataclass
@@ -45,7 +49,7 @@ def save_npy(path: Path, arr: np.ndarray) -> None:
 
 
 def signature_shard(job: SigJob) -> int:
-    """Signature pass over one shard, a row group at a time; returns its document count."""
+    """Signature pass over one shard, a batch at a time; returns its document count."""
     out = Path(job.out)
     if out.is_dir():
         return int(np.load(out / "lsh.npy", mmap_mode="r").shape[0])
@@ -55,13 +59,14 @@ def signature_shard(job: SigJob) -> int:
     num_perm = job.bands * job.rows
     exact, has, bands, sigs = [], [], [], []
     pf = pq.ParquetFile(job.input)
-    for g in range(pf.num_row_groups):
-        texts = pf.read_row_group(g, columns=["text"]).column(0).to_pylist()
-        norms = [normalised_words(t) for t in texts]
-        exact.append(np.array([exact_key(n) for n, _ in norms], np.uint64).reshape(-1, 2))
+    # Only the text column, in bounded batches (whatever the row groups), normalised and hashed
+    # in numpy: no Python object per word.
+    for batch in pf.iter_batches(batch_size=_BATCH_DOCS, columns=["text"]):
+        norm = normalise_batch(batch.column(0))
+        exact.append(exact_keys(norm))
         if not job.lsh:
             continue
-        hashes, counts = shingle_hashes([w for _, w in norms], job.ngram)
+        hashes, counts = batch_shingles(norm, job.ngram)
         sig = minhash(hashes, counts, num_perm, job.seed)
         has.append(counts > 0)
         bands.append(band_hashes(sig, job.bands, job.rows))

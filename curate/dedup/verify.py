@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.dedup.clusters import jaccard_sorted
-from curate.dedup.minhash import normalised_words, shingle_hashes
+from curate.dedup.minhash import batch_shingles, normalise_batch
 
 
 @dataclass
@@ -27,8 +28,7 @@ class ShingleJob:
 def shingle_sets(job: ShingleJob) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique shingle hashes of the given rows: (values, offsets) with len(rows) + 1 offsets."""
     texts = pq.read_table(job.input, columns=["text"]).column(0)
-    words = [normalised_words(texts[int(r)].as_py())[1] for r in job.rows]
-    hashes, counts = shingle_hashes(words, job.ngram)
+    hashes, counts = batch_shingles(normalise_batch(texts.take(pa.array(job.rows))), job.ngram)
     vals, offs, start = [], [0], 0
     for c in counts:
         u = np.unique(hashes[start : start + c])

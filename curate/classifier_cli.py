@@ -139,10 +139,22 @@ def train_classifier(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.txt"
         path.write_text("".join(f"__label__{label} {text}\n" for label, text in train), encoding="utf-8")
-        model = fasttext.train_supervised(
-            input=str(path), epoch=epoch, lr=lr, wordNgrams=word_ngrams, bucket=bucket, dim=dim,
-            minCount=min_count, thread=threads, seed=seed, verbose=0,
-        )  # fmt: skip
+        # fastText sometimes stops with "Encountered NaN" (a diverging step; seen on small sets):
+        # retry at half the learning rate, and say so, before giving up.
+        for attempt in range(4):
+            try:
+                model = fasttext.train_supervised(
+                    input=str(path), epoch=epoch, lr=lr, wordNgrams=word_ngrams, bucket=bucket, dim=dim,
+                    minCount=min_count, thread=threads, seed=seed, verbose=0,
+                )  # fmt: skip
+                break
+            except RuntimeError as e:
+                if "NaN" not in str(e) or attempt == 3:
+                    raise click.ClickException(f"fastText training failed at lr {lr:g}: {e}") from e
+                click.echo(
+                    f"warning: fastText diverged (NaN) at lr {lr:g}; retrying at lr {lr / 2:g}", err=True
+                )
+                lr /= 2
     scores = evaluate(model, valid, positive_label)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     model.save_model(out)

@@ -107,11 +107,13 @@ def _member_truncated(path: str, offset: int) -> bool:
         f.seek(offset)
         d = zlib.decompressobj(31)
         while not d.eof:
-            chunk = f.read(1 << 16)
+            # Output is capped per call (a gzip bomb expands 1000:1); what zlib could not consume
+            # yet comes back as unconsumed_tail and is fed again before reading more.
+            chunk = d.unconsumed_tail or f.read(1 << 16)
             if not chunk:
                 return True
             try:
-                d.decompress(chunk)
+                d.decompress(chunk, 1 << 20)
             except zlib.error:
                 return True
     return False

@@ -35,6 +35,8 @@ STAGES = """
           - ingest: {}
           - filter: {min_chars: 200}
           - dedup: {exact: true, minhash: {ngram: 5, bands: 14, rows: 8}}
+          - decontaminate: {benchmarks: [humaneval], ngram: 13, mode: drop}
+          - resample: {key: domain, weights: {"*": 1.0}, seed: 0}
           - tokenize: {vocab_size: 4096, shard_tokens: 10000000, val_fraction: 0.005}
 """
 

@@ -10,10 +10,12 @@ label on it are printed, then the model is saved for the `classifier` filter.
 
 from __future__ import annotations
 
+import concurrent.futures
 import glob
 import gzip
 import hashlib
 import json
+import multiprocessing
 import os
 import random
 import tempfile
@@ -139,26 +141,44 @@ def train_classifier(
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.txt"
         path.write_text("".join(f"__label__{label} {text}\n" for label, text in train), encoding="utf-8")
-        # fastText sometimes stops with "Encountered NaN" (a diverging step; seen on small sets):
-        # retry at half the learning rate, and say so, before giving up.
-        for attempt in range(4):
-            try:
-                model = fasttext.train_supervised(
-                    input=str(path), epoch=epoch, lr=lr, wordNgrams=word_ngrams, bucket=bucket, dim=dim,
-                    minCount=min_count, thread=threads, seed=seed, verbose=0,
-                )  # fmt: skip
-                break
-            except RuntimeError as e:
-                if "NaN" not in str(e) or attempt == 3:
-                    raise click.ClickException(f"fastText training failed at lr {lr:g}: {e}") from e
-                click.echo(
-                    f"warning: fastText diverged (NaN) at lr {lr:g}; retrying at lr {lr / 2:g}", err=True
-                )
-                lr /= 2
+        params = dict(
+            epoch=epoch, lr=lr, wordNgrams=word_ngrams, bucket=bucket, dim=dim,
+            minCount=min_count, thread=threads, seed=seed, verbose=0,
+        )  # fmt: skip
+        # Train in a fresh process: inside a long-lived process that has run other native code
+        # (seen under pytest), fastText's training could stop with "Encountered NaN" at any
+        # learning rate, while the same data trains fine in a new process.
+        trained = Path(tmp) / "model.bin"
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            for message in pool.submit(_train_supervised, str(path), str(trained), params).result():
+                click.echo(message, err=True)
+        model = fasttext.load_model(str(trained))
     scores = evaluate(model, valid, positive_label)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     model.save_model(out)
     return scores
+
+
+def _train_supervised(data: str, out: str, params: dict) -> list[str]:
+    """Train and save a fastText model (runs in a spawned process); returns warnings to print.
+
+    A diverging run ("Encountered NaN") is retried at half the learning rate, three times.
+    """
+    import fasttext
+
+    warnings = []
+    lr = params["lr"]
+    for attempt in range(4):
+        try:
+            fasttext.train_supervised(input=data, **{**params, "lr": lr}).save_model(out)
+            return warnings
+        except RuntimeError as e:
+            if "NaN" not in str(e) or attempt == 3:
+                raise click.ClickException(f"fastText training failed at lr {lr:g}: {e}") from e
+            warnings.append(f"warning: fastText diverged (NaN) at lr {lr:g}; retrying at lr {lr / 2:g}")
+            lr /= 2
+    return warnings
 
 
 @click.command("train-classifier")

@@ -85,6 +85,7 @@ def curate_run(
             f"removed {s['removed']:>8}  errors {s['errors']:>5}"
         )
     click.echo(f"report: {cfg.workdir_path / 'report.json'}")
+    click.echo(f"report: {cfg.workdir_path / 'report.html'}")
 
 
 @curate.command("status")

@@ -285,11 +285,8 @@ def _stage_entry(stages: list, key: str, dotted: str) -> dict:
     return entry[name]
 
 
-def load_pipeline(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
-    """Read, override, and check a pipeline YAML. Raises ConfigError with one clear line."""
-    from curate.stage import STAGES, load_stage_modules
-
-    load_stage_modules()
+def read_yaml_mapping(path: str | Path) -> dict:
+    """A YAML file's top-level mapping, loaded safely; any problem is one ConfigError line."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
@@ -304,6 +301,16 @@ def load_pipeline(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
         raise ConfigError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+    return raw
+
+
+def load_pipeline(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
+    """Read, override, and check a pipeline YAML. Raises ConfigError with one clear line."""
+    from curate.stage import STAGES, load_stage_modules
+
+    load_stage_modules()
+    path = Path(path)
+    raw = read_yaml_mapping(path)
     for item in overrides:
         keys, value = parse_override(item)
         apply_override(raw, keys, value)

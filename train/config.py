@@ -11,7 +11,7 @@ from typing import Literal
 
 import yaml
 
-from curate.config import ConfigError, from_dict, parse_override, to_dict
+from curate.config import ConfigError, from_dict, parse_override, read_yaml_mapping, to_dict
 from train.model import GPTConfig
 
 
@@ -110,14 +110,7 @@ def load_train_config(
     if path is not None:
         path = Path(path)
         where = f"{path}: "
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            raise ConfigError(f"{path}: invalid YAML: {str(e).splitlines()[0]}") from None
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
+        raw = read_yaml_mapping(path)
     for item in overrides:
         keys, value = parse_override(item)
         set_dotted(raw, keys, value)

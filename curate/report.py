@@ -262,6 +262,15 @@ def funnel(stages: list[dict]) -> list[dict]:
     base = rows[0]["docs"] or 0
     for r in rows:
         r["kept_pct"] = round(100.0 * r["docs"] / base, 2) if base else None
+    # Tokens are counted only where the tokenizer ran; earlier stages get an estimate from the
+    # tokens-per-character of the tokenized text, marked as such.
+    counted = [r for r in rows if r["tokens"] is not None and r["chars"]]
+    if counted:
+        per_char = counted[-1]["tokens"] / counted[-1]["chars"]
+        for r in rows:
+            r["tokens_estimated"] = r["tokens"] is None and r["chars"] is not None
+            if r["tokens_estimated"]:
+                r["tokens"] = round(r["chars"] * per_char)
     return rows
 
 

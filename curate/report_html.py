@@ -174,7 +174,15 @@ def funnel_section(report: dict) -> str:
     t = table(
         ["step", "documents", "% of input", "removed", "errors", "text chars", "tokens"],
         [
-            [r["step"], r["docs"], r["kept_pct"], r["removed"], r["errors"], r["chars"], r["tokens"]]
+            [
+                r["step"],
+                r["docs"],
+                r["kept_pct"],
+                r["removed"],
+                r["errors"],
+                r["chars"],
+                f"~{r['tokens']:,}" if r.get("tokens_estimated") else r["tokens"],
+            ]
             for r in rows
         ],
         cls="funnel",

@@ -167,3 +167,22 @@ def test_a_plotting_failure_leaves_report_json(pipeline_yaml: Path, monkeypatch,
     assert json.loads((pipeline.workdir / "report.json").read_text())["funnel"] == report["funnel"]
     assert not (pipeline.workdir / "report.html").exists()
     assert "report.html not written: RuntimeError: no fonts" in capsys.readouterr().err
+
+
+def test_funnel_estimates_tokens_before_the_tokenizer_from_its_tokens_per_char() -> None:
+    from curate.report import funnel
+
+    def stage(d: str, kept: int, chars: int, extra: dict) -> dict:
+        return {"dir": d, "docs_in": 100, "kept": kept, "removed": 100 - kept, "errors": 0}, chars, extra
+
+    stages = []
+    for d, kept, chars, extra in (
+        ("00_ingest", 100, 40_000, {}),
+        ("01_filter", 80, 30_000, {}),
+        ("02_tokenize", 80, 30_000, {"tokens": 7_500}),
+    ):
+        s, c, e = stage(d, kept, chars, extra)
+        stages.append({**s, "bytes_out": c, "extra": e})
+    rows = funnel(stages)
+    assert [r["tokens"] for r in rows] == [None, 10_000, 7_500, 7_500]
+    assert [r.get("tokens_estimated") for r in rows] == [False, True, True, False]

@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import random
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -153,11 +154,9 @@ def train_classifier(
         with concurrent.futures.ProcessPoolExecutor(1, mp_context=ctx) as pool:
             for message in pool.submit(_train_supervised, str(path), str(trained), params).result():
                 click.echo(message, err=True)
-        model = fasttext.load_model(str(trained))
-    scores = evaluate(model, valid, positive_label)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    model.save_model(out)
-    return scores
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(trained, out)
+    return evaluate(fasttext.load_model(str(out)), valid, positive_label)
 
 
 def _train_supervised(data: str, out: str, params: dict) -> list[str]:

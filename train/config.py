@@ -11,7 +11,7 @@ from typing import Literal
 
 import yaml
 
-from curate.config import ConfigError, from_dict, parse_override, read_yaml_mapping, to_dict
+from curate.config import ConfigError, apply_override, from_dict, parse_override, read_yaml_mapping, to_dict
 from train.model import GPTConfig
 
 
@@ -89,18 +89,6 @@ def _numbers(value: object) -> object:
     return value
 
 
-def set_dotted(raw: dict, keys: list[str], value: object) -> None:
-    node = raw
-    for key in keys[:-1]:
-        child = node.get(key)
-        if child is None:
-            child = node[key] = {}
-        if not isinstance(child, dict):
-            raise ConfigError(f"--set {'.'.join(keys)}: {key} is not a mapping")
-        node = child
-    node[keys[-1]] = value
-
-
 def load_train_config(
     path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = (), data: str | None = None
 ) -> TrainConfig:
@@ -113,7 +101,7 @@ def load_train_config(
         raw = read_yaml_mapping(path)
     for item in overrides:
         keys, value = parse_override(item)
-        set_dotted(raw, keys, value)
+        apply_override(raw, keys, value)
     if data is not None:
         raw["data"] = data
     raw = _numbers(raw)

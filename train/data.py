@@ -69,10 +69,6 @@ class TokenWindows:
         return self._rows(shard_idx, starts)
 
 
-def find_shards(data_dir: str | Path, split: str) -> list[Path]:
-    return list_shards(data_dir, split)
-
-
 class Batches:
     """Micro-batches (x, y) as int64 numpy arrays of shape (B, T) for one process."""
 
@@ -87,13 +83,13 @@ class Batches:
         seed: int = 0,
         sampling: str = "random",
     ) -> None:
-        paths = find_shards(data_dir, "train")
+        paths = list_shards(data_dir, "train")
         if not paths:
             raise TrainError(
                 f"{data_dir}: no train_*.bin token shards; create them with `llmcli tokenize --out {data_dir}`"
             )
         self.train = TokenWindows(paths, block_size)
-        val_paths = find_shards(data_dir, "val")
+        val_paths = list_shards(data_dir, "val")
         self.val = TokenWindows(val_paths, block_size) if val_paths else None
         self.B, self.accum, self.rank, self.world = batch_size, grad_accum, rank, world_size
         self.seed, self.sampling = seed, sampling

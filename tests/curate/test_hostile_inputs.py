@@ -14,6 +14,7 @@ import pytest
 
 from curate.config import load_pipeline
 from curate.runner import Pipeline
+from tests.curate.test_runner import write_config
 from tests.warcs import PARAGRAPHS, html_page, warc_record
 
 REPO = Path(__file__).resolve().parents[2]
@@ -84,18 +85,7 @@ def test_planted_secret_never_reaches_outputs(tmp_path: Path) -> None:
     url_dir = f"memory://AKIAEXAMPLE:{secret}@bucket-{tmp_path.name}"
     with fsspec.open(f"{url_dir}/crawl.warc.gz", "wb") as f:
         f.write(warc_record(0, "https://ok.example.org/a", html_page("A", PARAGRAPHS[:3]).encode()))
-    cfg = tmp_path / "p.yaml"
-    cfg.write_text(
-        textwrap.dedent(f"""
-        name: secret
-        workdir: {tmp_path / "run"}
-        input: {{paths: ["{url_dir}/*.warc.gz"], format: warc}}
-        executor: {{workers: 1}}
-        stages:
-          - ingest: {{}}
-          - filter: {{min_chars: 10}}
-    """)
-    )
+    cfg = write_config(tmp_path / "p.yaml", tmp_path / "run", f"{url_dir}/*.warc.gz", min_chars=10)
     report = Pipeline(load_pipeline(cfg)).run()
     assert report["stages"][0]["kept"] == 1
     for path in (tmp_path / "run").rglob("*"):
@@ -118,17 +108,7 @@ def test_deeply_nested_page_is_skipped_as_extract_timeout(tmp_path: Path) -> Non
     (d / "deep.warc.gz").write_bytes(
         warc_record(0, "https://ok.example.org/", fine) + warc_record(1, "https://deep.example.org/", hostile)
     )
-    cfg = tmp_path / "p.yaml"
-    cfg.write_text(
-        textwrap.dedent(f"""
-        name: deep
-        workdir: {tmp_path / "run"}
-        input: {{paths: ["{d}/*.warc.gz"], format: warc}}
-        executor: {{workers: 1}}
-        stages:
-          - ingest: {{}}
-    """)
-    )
+    cfg = write_config(tmp_path / "p.yaml", tmp_path / "run", f"{d}/*.warc.gz")
     start = time.monotonic()
     Pipeline(load_pipeline(cfg), verbose=False).run()
     assert time.monotonic() - start < 20

@@ -7,8 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from train.shards import ShardFormatError, ShardWriter, open_shard, read_header, token_dtype, write_shard
-from train.windows import TokenWindows
+from train.data import Batches, TokenWindows
+from train.errors import TrainError
+from train.shards import (
+    ShardFormatError,
+    ShardWriter,
+    list_shards,
+    open_shard,
+    read_header,
+    token_dtype,
+    write_shard,
+)
 
 
 def contract_reader(path: Path) -> np.ndarray:
@@ -104,11 +113,11 @@ def make_dir(tmp_path: Path, lengths: list[int], split: str = "train") -> list[n
 
 def test_random_windows_are_slices_of_one_shard_and_repeat_for_a_seed(tmp_path: Path) -> None:
     shards = make_dir(tmp_path, [300, 40, 500])  # the 40-token shard is shorter than a window
-    win = TokenWindows(tmp_path, "train", block_size=63)
-    assert len(win.shards) == 2
-    batches = [b for _, b in zip(range(20), win.random_batches(8, seed=1))]
-    again = [b for _, b in zip(range(20), win.random_batches(8, seed=1))]
-    other = next(win.random_batches(8, seed=2))
+    win = TokenWindows(list_shards(tmp_path, "train"), block_size=63)
+    rng, rng_again = np.random.default_rng(1), np.random.default_rng(1)
+    batches = [win.random(rng, 8) for _ in range(20)]
+    again = [win.random(rng_again, 8) for _ in range(20)]
+    other = win.random(np.random.default_rng(2), 8)
     assert all(np.array_equal(a, b) for a, b in zip(batches, again))
     assert not np.array_equal(batches[0], other)
     starts_seen = set()
@@ -124,20 +133,19 @@ def test_random_windows_are_slices_of_one_shard_and_repeat_for_a_seed(tmp_path: 
 
 def test_sequential_windows_cover_the_shards_in_order(tmp_path: Path) -> None:
     make_dir(tmp_path, [100, 100])
-    win = TokenWindows(tmp_path, "train", block_size=10)
-    it = win.sequential_batches(3)
-    rows = np.concatenate([next(it) for _ in range(6)])
+    win = TokenWindows(list_shards(tmp_path, "train"), block_size=10)
+    rows = win.sequential(0, 18)
     # 9 windows per 100-token shard (stride 10, 11 tokens each), shard 0 then shard 1, then again
     firsts = rows[:, 0].tolist()
     assert firsts == list(range(0, 90, 10)) + list(range(100, 190, 10))
     assert np.array_equal(rows[:, 1:], rows[:, :-1] + 1)
-    resumed = next(win.sequential_batches(3, start=win.position))
+    resumed = win.sequential(18, 1)
     assert resumed[0, 0] == 0  # after the last window of the last shard: back to the start
 
 
 def test_windows_explain_missing_or_too_short_data(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="no val_"):
-        TokenWindows(tmp_path, "val", 8)
+    with pytest.raises(TrainError, match="no train_"):
+        Batches(tmp_path, batch_size=2, block_size=8)
     make_dir(tmp_path, [5])
-    with pytest.raises(ValueError, match="shorter than block_size"):
-        TokenWindows(tmp_path, "train", 8)
+    with pytest.raises(TrainError, match="no shard holds a window"):
+        TokenWindows(list_shards(tmp_path, "train"), 8)

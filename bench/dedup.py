@@ -156,7 +156,15 @@ def run_ours(inp: Path, work: Path, workers: int) -> dict:
         "shard_pass_s": round(t2 - t1, 3),
         "removed": removed.column("id").to_pylist(),
         "stats": {
-            k: stats[k] for k in ("exact_duplicates", "minhash_duplicates", "cluster_sizes", "seconds")
+            k: stats[k]
+            for k in (
+                "exact_duplicates",
+                "minhash_duplicates",
+                "cluster_sizes",
+                "seconds",
+                "component_rounds",
+                "partitions",
+            )
         },
     }
 

@@ -74,6 +74,59 @@ class NewDocs:
     kept_rows: list[np.ndarray]
 
 
+@dataclass
+class SigCopyJob:
+    """Copy one source's signature rows into the index's sig.npy at `pos` (a task)."""
+
+    sig_file: str
+    source: str | None  # a sig.npy to copy from; None: an index without LSH (empty signatures)
+    rows: str | None  # an .npy of the rows to take from `source` (None: all of them)
+    pos: int
+    count: int
+
+
+def copy_signatures(job: SigCopyJob) -> None:
+    sig = np.load(job.sig_file, mmap_mode="r+")  # disjoint row ranges per task
+    if job.source is None:
+        sig[job.pos : job.pos + job.count] = np.uint32(0xFFFFFFFF)
+    else:
+        src = np.load(job.source, mmap_mode="r")
+        sig[job.pos : job.pos + job.count] = src if job.rows is None else src[np.load(job.rows)]
+    sig.flush()
+
+
+@dataclass
+class BandIndexJob:
+    """One band of the new index: older indexes' entries, then this run's kept documents (a task)."""
+
+    band: int
+    old: list[tuple[str, int]]  # (index directory, its first ordinal) of LSH-compatible indexes
+    buckets: str  # this run's _buckets/band-XX.npz
+    kept_lut: str  # .npy: run ordinal -> new index ordinal, or -1
+    out: str  # the index directory being written
+
+
+def index_band(job: BandIndexJob) -> None:
+    keys, ords = [], []
+    for d, off in job.old:
+        keys.append(np.load(Path(d) / f"band-{job.band:02d}.npy"))
+        ords.append(np.load(Path(d) / f"band-{job.band:02d}.ord.npy") + off)
+    kept_lut = np.load(job.kept_lut, mmap_mode="r")
+    with np.load(job.buckets) as b:
+        new_ord = kept_lut[b["ord"]]
+        keep = new_ord >= 0
+        keys.append(b["key"][keep])
+        ords.append(new_ord[keep])
+    if len(keys) == 1:  # the buckets are sorted by (key, ordinal) and kept_lut is increasing
+        k, o = keys[0], ords[0]
+    else:
+        k, o = np.concatenate(keys), np.concatenate(ords)
+        order = np.lexsort((o, k))
+        k, o = k[order], o[order]
+    np.save(Path(job.out) / f"band-{job.band:02d}.npy", k)
+    np.save(Path(job.out) / f"band-{job.band:02d}.ord.npy", o)
+
+
 def write_index(
     out: Path,
     old: list[IndexInfo],
@@ -83,11 +136,14 @@ def write_index(
     kept_lut: np.ndarray | None,
     params: dict | None,
     num_perm: int,
+    map_fn=None,
 ) -> int:
     """Build `out` (= stage_dir/_index) atomically; returns its document count.
 
     `kept_lut[ordinal]` is the new index ordinal of a kept document of this run (-1: removed).
+    The signature copies (per source) and the band merges (per band) run as tasks of `map_fn`.
     """
+    map_fn = map_fn or (lambda fn, items: [fn(x) for x in items])
     work = out.with_name(f"{out.name}.inprogress-{os.getpid()}")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -105,40 +161,33 @@ def write_index(
     np.save(work / "exact.npy", np.concatenate(exact) if exact else np.zeros((0, 2), np.uint64))
 
     if params is not None:
-        # Signatures: copied shard by shard into a memory-mapped file (never all in RAM).
-        sig = np.lib.format.open_memmap(work / "sig.npy", mode="w+", dtype=np.uint32, shape=(total, num_perm))
-        pos = 0
+        # Signatures: one memory-mapped file (never all in RAM), filled by tasks, one per source.
+        sig_file = work / "sig.npy"
+        np.lib.format.open_memmap(sig_file, mode="w+", dtype=np.uint32, shape=(total, num_perm)).flush()
+        jobs, pos = [], 0
         for info, ok in zip(old, lsh_old):
-            if ok:
-                sig[pos : pos + info.docs] = np.load(info.path / "sig.npy", mmap_mode="r")
-            else:
-                sig[pos : pos + info.docs] = np.uint32(0xFFFFFFFF)
+            jobs.append(
+                SigCopyJob(str(sig_file), str(info.path / "sig.npy") if ok else None, None, pos, info.docs)
+            )
             pos += info.docs
-        for d, rows in zip(new.sig_dirs, new.kept_rows):
-            sig[pos : pos + len(rows)] = np.load(d / "sig.npy", mmap_mode="r")[rows]
+        tmp = work / "_rows"
+        tmp.mkdir()
+        for i, (d, rows) in enumerate(zip(new.sig_dirs, new.kept_rows)):
+            np.save(tmp / f"{i}.npy", rows)
+            jobs.append(SigCopyJob(str(sig_file), str(d / "sig.npy"), str(tmp / f"{i}.npy"), pos, len(rows)))
             pos += len(rows)
-        sig.flush()
-        del sig
-        for band in range(params["bands"]):
-            keys, ords, off = [], [], 0
-            for info, ok in zip(old, lsh_old):
-                if ok:
-                    keys.append(np.load(info.path / f"band-{band:02d}.npy"))
-                    ords.append(np.load(info.path / f"band-{band:02d}.ord.npy") + off)
-                off += info.docs
-            with np.load(buckets_dir / f"band-{band:02d}.npz") as b:
-                new_ord = kept_lut[b["ord"]]
-                keep = new_ord >= 0
-                keys.append(b["key"][keep])
-                ords.append(new_ord[keep])
-            if len(keys) == 1:  # the buckets are sorted by (key, ordinal) and kept_lut is increasing
-                k, o = keys[0], ords[0]
-            else:
-                k, o = np.concatenate(keys), np.concatenate(ords)
-                order = np.lexsort((o, k))
-                k, o = k[order], o[order]
-            np.save(work / f"band-{band:02d}.npy", k)
-            np.save(work / f"band-{band:02d}.ord.npy", o)
+        np.save(tmp / "kept_lut.npy", kept_lut)
+        offs = np.cumsum([0] + [i.docs for i in old])
+        lsh_dirs = [(str(i.path), int(o)) for i, o, ok in zip(old, offs, lsh_old) if ok]
+        band_jobs = [
+            BandIndexJob(
+                b, lsh_dirs, str(buckets_dir / f"band-{b:02d}.npz"), str(tmp / "kept_lut.npy"), str(work)
+            )
+            for b in range(params["bands"])
+        ]
+        map_fn(copy_signatures, [j for j in jobs if j.count])
+        map_fn(index_band, band_jobs)
+        shutil.rmtree(tmp)
     meta = {"version": INDEX_VERSION, "docs": total, "lsh": params is not None, **(params or {})}
     (work / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)

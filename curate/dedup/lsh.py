@@ -4,7 +4,8 @@ Layout under the stage directory (every file appears by atomic rename):
   _sig/part-XXXXX/       exact.npy (n, 2) uint64 text hash; lsh.npy (n,) bool (has shingles);
                          bands.npy (bands, n) uint64 band keys; sig.npy (n, num_perm) uint32
   _buckets/band-XX.npz   one band's (key, ordinal) of every LSH document, sorted by key then ordinal
-  _pairs/band-XX.npy     (E, 2) int64 candidate pairs (earliest ordinal of the bucket, other)
+  _pairs/band-XX/        candidate pairs (earliest ordinal of the bucket, other), split by node
+                         partition for the connected-components rounds (curate.dedup.components)
 
 Ordinals number documents globally: first the documents of `against` indexes (0..M-1), then
 every shard's rows in shard order. "Earliest" is the smallest ordinal, whatever the worker count.
@@ -12,6 +13,7 @@ every shard's rows in shard order. "Earliest" is the smallest ordinal, whatever 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
+from curate.dedup.components import write_partitioned
 from curate.dedup.minhash import band_hashes, batch_shingles, exact_keys, minhash, normalise_batch
 
 # Documents per signature batch: ~2 MB of text at 1 KB each, ~30 MB of word arrays, whatever the
@@ -93,14 +96,15 @@ class BandJob:
     index_dirs: list[str]  # `against` indexes, their ordinals start at 0 in this order
     index_offsets: list[int]
     buckets: str  # _buckets/band-XX.npz
-    pairs: str  # _pairs/band-XX.npy
+    pairs: str  # _pairs/band-XX/ (one file per node partition)
+    parts: int  # node partitions of the components rounds
 
 
 def band_pass(job: BandJob) -> int:
     """Sort (key, ordinal) of one band and emit star edges bucket-first -> other; returns edge count."""
-    pairs_path = Path(job.pairs)
-    if pairs_path.exists() and Path(job.buckets).exists():
-        return int(np.load(pairs_path, mmap_mode="r").shape[0])
+    pairs_dir = Path(job.pairs)
+    if pairs_dir.is_dir() and Path(job.buckets).exists():
+        return json.loads((pairs_dir / "result.json").read_text(encoding="utf-8"))["edges"]
     dup = np.load(job.exact_dup, mmap_mode="r")
     keys, ords = [], []
     for d, off in zip(job.index_dirs, job.index_offsets):
@@ -127,8 +131,9 @@ def band_pass(job: BandJob) -> int:
         o = np.concatenate(ords + [no])
         order = np.lexsort((o, k))
         nk, no = k[order], o[order]
-    save_npy(pairs_path, star_edges(nk, no, job.first))
-    return int(np.load(pairs_path, mmap_mode="r").shape[0])
+    edges = star_edges(nk, no, job.first)
+    write_partitioned(pairs_dir, edges, job.parts, {"edges": len(edges)})
+    return len(edges)
 
 
 def star_edges(keys: np.ndarray, ords: np.ndarray, first: int) -> np.ndarray:

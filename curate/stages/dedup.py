@@ -4,12 +4,14 @@ prepare (global, resumable pass by pass, files under the stage directory):
   1. signatures per shard, in parallel          -> _sig/part-XXXXX/
   2. exact duplicates of normalised text         -> _exact.npy
   3. per band: sorted (key, ordinal) buckets and candidate pairs, in parallel -> _buckets/, _pairs/
-  4. (verify) true Jaccard of candidate pairs; connected components; the earliest document of each
-     cluster is kept                             -> _clusters/part-XXXXX.parquet, _clusters/_stats.json
+  4. (verify) true Jaccard of candidate pairs; connected components in rounds of tasks over node
+     partitions (curate.dedup.components)     -> _cc/
+     the earliest document of each cluster is kept -> _clusters/part-XXXXX.parquet, _clusters/_stats.json
   5. the index of kept documents for later runs  -> _index/ (see curate.dedup.index)
 The shard pass then drops the listed rows with `exact_duplicate` / `minhash_duplicate` and the
 id of the kept document in `duplicate_of`. Memory: per band one (key, ordinal) array pair and a
-few int64 arrays per document; signatures stay on disk.
+few int64 arrays per document; signatures stay on disk. Every pass over buckets, pairs and
+components runs as tasks through `map_fn` (worker processes, or Ray tasks on a cluster).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.config import ConfigPath
-from curate.dedup.clusters import exact_originals, representatives, size_histogram, unique_edges
+from curate.dedup.clusters import exact_originals, size_histogram, unique_edges
+from curate.dedup.components import components, read_partition, write_partitioned
 from curate.dedup.index import NewDocs, check_compatible, find_index, write_index
 from curate.dedup.lsh import BandJob, SigJob, band_pass, save_npy, signature_shard
 from curate.dedup.minhash import approx_threshold, jaccard_estimate, lsh_params
@@ -39,6 +42,13 @@ from curate.manifest import atomic_write_text
 from curate.stage import Shard, ShardStats, Stage, register
 
 EXACT, NEAR = "exact_duplicate", "minhash_duplicate"
+
+# Documents per node partition of the connected-components rounds (one task per partition).
+DOCS_PER_PARTITION = 250_000
+
+
+def partitions(docs: int) -> int:
+    return max(1, min(256, -(-docs // DOCS_PER_PARTITION)))
 
 
 @dataclass
@@ -165,6 +175,7 @@ class Dedup(Stage):
         if mh is not None:
             self._dir("_buckets").mkdir(exist_ok=True)
             self._dir("_pairs").mkdir(exist_ok=True)
+            parts = partitions(total)
             idx_dirs = [str(i.path) for i, ok in zip(old, lsh_old) if ok]
             idx_offs = [int(o) for o, ok in zip(np.cumsum([0] + [i.docs for i in old]), lsh_old) if ok]
             band_jobs = [
@@ -177,19 +188,24 @@ class Dedup(Stage):
                     idx_dirs,
                     idx_offs,
                     str(self._dir("_buckets") / f"band-{b:02d}.npz"),
-                    str(self._dir("_pairs") / f"band-{b:02d}.npy"),
+                    str(self._dir("_pairs") / f"band-{b:02d}"),
+                    parts,
                 )
                 for b in range(bands)
             ]
             map_fn(band_pass, band_jobs)
             clock.lap("buckets")
-            edges = unique_edges(np.concatenate([np.load(j.pairs) for j in band_jobs]))
-            stats["candidate_pairs"] = int(len(edges))
             stats["bands"], stats["rows"] = bands, rows
-            if mh.verify and len(edges):
-                edges = self._verify(edges, first, offsets, shards, sig_dirs, old, lsh_old, map_fn)
-                stats["verified_pairs"] = int(len(edges))
-            rep = representatives(total, edges)
+            pair_dirs = [j.pairs for j in band_jobs]
+            if mh.verify:
+                verified = self._verify_pairs(
+                    pair_dirs, parts, first, offsets, shards, sig_dirs, old, lsh_old, map_fn
+                )
+                stats["candidate_pairs"] = _read_json(verified / "result.json")["candidate_pairs"]
+                pair_dirs = [verified]
+            rep, pairs, rounds = components(pair_dirs, total, parts, self._dir("_cc"), map_fn)
+            stats["verified_pairs" if mh.verify else "candidate_pairs"] = pairs
+            stats["component_rounds"], stats["partitions"] = rounds, parts
         else:
             rep = np.arange(total, dtype=np.int64)
 
@@ -220,11 +236,27 @@ class Dedup(Stage):
         )
         num_perm = bands * rows
         stats["index_docs_after"] = write_index(
-            self._dir("_index"), old, lsh_old, newdocs, self._dir("_buckets"), lut, params, num_perm
+            self._dir("_index"), old, lsh_old, newdocs, self._dir("_buckets"), lut, params, num_perm, map_fn
         )
         clock.lap("index")
         stats["seconds"] = clock.laps
         atomic_write_text(self._dir("_clusters") / "_stats.json", json.dumps(stats, indent=1, sort_keys=True))
+
+    def _verify_pairs(self, pair_dirs, parts, first, offsets, shards, sig_dirs, old, lsh_old, map_fn) -> Path:
+        """The candidate pairs whose true Jaccard reaches the threshold, in _pairs/verified/.
+
+        The pairs are gathered here because verification reads them shard by shard (the texts
+        of each pair's two documents); the reading itself runs as tasks.
+        """
+        out = self._dir("_pairs") / "verified"
+        if not out.is_dir():
+            edges = np.concatenate([read_partition(pair_dirs, p) for p in range(parts)])
+            edges = unique_edges(edges[edges[:, 0] < edges[:, 1]])
+            n = len(edges)
+            if n:
+                edges = self._verify(edges, first, offsets, shards, sig_dirs, old, lsh_old, map_fn)
+            write_partitioned(out, edges, parts, {"candidate_pairs": n})
+        return out
 
     def _verify(self, edges, first, offsets, shards, sig_dirs, old, lsh_old, map_fn) -> np.ndarray:
         mh = self.config.minhash
@@ -328,7 +360,7 @@ class Dedup(Stage):
         raise NotImplementedError("dedup splits whole row groups in run_shard")
 
     def finalize(self, shards: list[Shard], map_fn) -> dict:
-        return json.loads((self._dir("_clusters") / "_stats.json").read_text(encoding="utf-8"))
+        return _read_json(self._dir("_clusters") / "_stats.json")
 
 
 class _Clock:
@@ -342,6 +374,10 @@ class _Clock:
         now = time.perf_counter()
         self.laps[name] = round(now - self.t, 3)
         self.t = now
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _gather_sigs(ordinals: np.ndarray, offsets, dirs: list[Path]) -> np.ndarray:

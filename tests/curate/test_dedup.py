@@ -226,7 +226,13 @@ def corpus(seed: int = 0, distinct: int = 60) -> tuple[list[dict], dict[str, str
 
 
 def run(
-    tmp_path: Path, docs: list[dict], dedup: str, workers: int = 1, shards: int = 3, name: str = "run"
+    tmp_path: Path,
+    docs: list[dict],
+    dedup: str,
+    workers: int = 1,
+    shards: int = 3,
+    name: str = "run",
+    executor: str = "local",
 ) -> Path:
     inp = tmp_path / f"{name}-in"
     inp.mkdir(parents=True, exist_ok=True)
@@ -239,7 +245,7 @@ def run(
         name: test
         workdir: {tmp_path / name}
         input: {{paths: ["{inp}/*.jsonl"], format: jsonl}}
-        executor: {{type: local, workers: {workers}}}
+        executor: {{type: {executor}, workers: {workers}}}
         allow_outside_paths: true
         stages:
           - ingest: {{extractor: none}}

@@ -83,6 +83,19 @@ def test_fp16_grad_scaler_path(data: Path, tmp_path: Path) -> None:
     assert scaler["scale"] > 0  # a live GradScaler was saved (fp32 runs save an empty state)
 
 
+def test_compiled_model_trains_like_eager_and_saves_plain_weights(data: Path, tmp_path: Path) -> None:
+    """torch.compile (inductor's C++ backend here; Triton on CUDA) changes speed, not results;
+    checkpoints hold the plain module's weights (no `_orig_mod.` prefix) so resume, sample and
+    export work whether or not the run was compiled."""
+    eager = train(tiny_config(data, tmp_path / "eager", "max_steps=3"), log=quiet)
+    compiled = train(tiny_config(data, tmp_path / "compiled", "max_steps=3", "compile=true"), log=quiet)
+    assert compiled["losses"] == pytest.approx(eager["losses"], rel=1e-4)
+    state = load_checkpoint(latest_checkpoint(tmp_path / "compiled"))["model"]
+    assert set(state) == set(load_checkpoint(latest_checkpoint(tmp_path / "eager"))["model"])
+    more = train(tiny_config(data, tmp_path / "compiled", "max_steps=4"), log=quiet)  # resumed, eager
+    assert more["step"] == 4 and len(more["losses"]) == 1
+
+
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
 
@@ -23,6 +27,40 @@ def exact_originals(keys: np.ndarray, first: int) -> np.ndarray:
     keep = dup >= first
     out[dup[keep] - first] = orig[keep]
     return out
+
+
+@dataclass
+class ExactJob:
+    """One hash partition of the exact-duplicate pass (a task): the documents whose text hash
+    falls in `part`, from every source, so equal texts always meet in the same task."""
+
+    part: int
+    parts: int
+    sources: list[tuple[str, int]]  # (exact.npy, ordinal of its row 0), in ordinal order
+    first: int  # ordinal of the first new document
+    out: str  # .npy (E, 2) int64: (new duplicate, its earliest original)
+
+
+def exact_partition(job: ExactJob) -> int:
+    out = Path(job.out)
+    if out.exists():
+        return int(np.load(out, mmap_mode="r").shape[0])
+    keys, ords = [], []
+    for path, off in job.sources:
+        k = np.load(path, mmap_mode="r")
+        rows = np.flatnonzero(k[:, 0] % np.uint64(job.parts) == job.part)
+        keys.append(np.asarray(k[rows]))
+        ords.append(rows.astype(np.int64) + off)
+    k = np.concatenate(keys) if keys else np.zeros((0, 2), np.uint64)
+    o = np.concatenate(ords) if ords else np.zeros(0, np.int64)
+    orig = exact_originals(k, 0)  # sources are in ordinal order, so row order = ordinal order
+    dup = np.flatnonzero((orig >= 0) & (o >= job.first))
+    pairs = np.stack([o[dup], o[orig[dup]]], axis=1)
+    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        np.save(f, pairs)
+    os.replace(tmp, out)
+    return len(pairs)
 
 
 def unique_edges(edges: np.ndarray) -> np.ndarray:

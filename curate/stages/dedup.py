@@ -2,7 +2,7 @@
 
 prepare (global, resumable pass by pass, files under the stage directory):
   1. signatures per shard, in parallel          -> _sig/part-XXXXX/
-  2. exact duplicates of normalised text         -> _exact.npy
+  2. exact duplicates of normalised text, in hash partitions, in parallel -> _exact/, _exact.npy
   3. per band: sorted (key, ordinal) buckets and candidate pairs, in parallel -> _buckets/, _pairs/
   4. (verify) true Jaccard of candidate pairs; connected components in rounds of tasks over node
      partitions (curate.dedup.components)     -> _cc/
@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.config import ConfigPath
-from curate.dedup.clusters import exact_originals, size_histogram, unique_edges
+from curate.dedup.clusters import ExactJob, exact_partition, size_histogram, unique_edges
 from curate.dedup.components import components, read_partition, write_partitioned
 from curate.dedup.index import NewDocs, check_compatible, find_index, write_index
 from curate.dedup.lsh import BandJob, SigJob, band_pass, save_npy, signature_shard
@@ -161,12 +161,24 @@ class Dedup(Stage):
 
         clock.lap("signatures")
         # 2. exact duplicates: the first equal normalised text (index documents come first)
+        # in hash partitions, one task each
+        dup = np.full(total - first, -1, np.int64)
+        parts = partitions(total)
         if cfg.exact:
-            keys = [np.load(i.path / "exact.npy") for i in old]
-            keys += [np.load(d / "exact.npy") for d in sig_dirs]
-            dup = exact_originals(np.concatenate(keys) if keys else np.zeros((0, 2), np.uint64), first)
-        else:
-            dup = np.full(total - first, -1, np.int64)
+            sources = [
+                (str(i.path / "exact.npy"), int(o))
+                for i, o in zip(old, np.cumsum([0] + [i.docs for i in old]))
+            ]
+            sources += [(str(d / "exact.npy"), int(o)) for d, o in zip(sig_dirs, offsets[:-1])]
+            self._dir("_exact").mkdir(exist_ok=True)
+            jobs = [
+                ExactJob(p, parts, sources, first, str(self._dir("_exact") / f"part-{p:03d}.npy"))
+                for p in range(parts)
+            ]
+            map_fn(exact_partition, jobs)
+            for j in jobs:
+                pairs = np.load(j.out)
+                dup[pairs[:, 0] - first] = pairs[:, 1]
         save_npy(self._dir("_exact.npy"), dup)
 
         clock.lap("exact")
@@ -175,7 +187,6 @@ class Dedup(Stage):
         if mh is not None:
             self._dir("_buckets").mkdir(exist_ok=True)
             self._dir("_pairs").mkdir(exist_ok=True)
-            parts = partitions(total)
             idx_dirs = [str(i.path) for i, ok in zip(old, lsh_old) if ok]
             idx_offs = [int(o) for o, ok in zip(np.cumsum([0] + [i.docs for i in old]), lsh_old) if ok]
             band_jobs = [

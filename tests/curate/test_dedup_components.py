@@ -131,3 +131,25 @@ def test_stage_resumes_inside_the_component_rounds(tmp_path: Path, monkeypatch) 
     assert {k: v for k, v in again.items() if k != "seconds"} == {
         k: v for k, v in stats.items() if k != "seconds"
     }
+
+
+@pytest.mark.parametrize("parts", [1, 3])
+def test_exact_pass_in_hash_partitions_equals_the_global_sort(tmp_path: Path, parts: int) -> None:
+    from curate.dedup.clusters import ExactJob, exact_originals, exact_partition
+
+    rng = np.random.default_rng(parts)
+    keys = rng.integers(0, 8, (500, 2)).astype(np.uint64) * np.uint64(2**40 + 7)  # many repeats
+    first = 120  # ordinals 0..119 are an earlier index, the rest this run's three shards
+    sources = []
+    for i, (lo, hi) in enumerate([(0, 120), (120, 300), (300, 301), (301, 500)]):
+        np.save(tmp_path / f"{i}.npy", keys[lo:hi])
+        sources.append((str(tmp_path / f"{i}.npy"), lo))
+    dup = np.full(len(keys) - first, -1, np.int64)
+    for p in range(parts):
+        job = ExactJob(p, parts, sources, first, str(tmp_path / f"out-{p}.npy"))
+        exact_partition(job)
+        pairs = np.load(job.out)
+        dup[pairs[:, 0] - first] = pairs[:, 1]
+    want = exact_originals(keys, first)
+    assert (want >= 0).sum() > 300 and (want < first).any()
+    assert dup.tolist() == want.tolist()

@@ -13,7 +13,7 @@ from train.checkpoint import latest_checkpoint, list_checkpoints, load_checkpoin
 from train.config import load_train_config
 from train.errors import TrainError
 from train.model import GPT
-from train.trainer import lr_at, train
+from train.trainer import build_optimizer, lr_at, train
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +94,29 @@ def test_compiled_model_trains_like_eager_and_saves_plain_weights(data: Path, tm
     assert set(state) == set(load_checkpoint(latest_checkpoint(tmp_path / "eager"))["model"])
     more = train(tiny_config(data, tmp_path / "compiled", "max_steps=4"), log=quiet)  # resumed, eager
     assert more["step"] == 4 and len(more["losses"]) == 1
+
+
+def test_fused_adamw_of_the_cuda_path_matches_the_default_kernel(data: Path, tmp_path: Path) -> None:
+    """CUDA runs take the fused AdamW kernel; torch also has it on CPU, so its update (with the
+    decay / no-decay groups) is checked here against the default kernel."""
+    cfg = tiny_config(data, tmp_path / "run", "weight_decay=0.1", "model.vocab_size=64")
+    models = []
+    for device in ("cpu", "cuda"):  # "cuda" only selects fused=True; the tensors stay on the CPU
+        torch.manual_seed(0)
+        model = GPT(cfg.model)
+        opt = build_optimizer(model, cfg, torch.device(device))
+        assert opt.defaults["fused"] == (device == "cuda")
+        assert [g["weight_decay"] for g in opt.param_groups] == [0.1, 0.0]
+        x = torch.randint(0, cfg.model.vocab_size, (2, 8))
+        for _ in range(3):
+            _, loss = model(x, x)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+        models.append(model)
+    for (name, a), b in zip(models[0].state_dict().items(), models[1].state_dict().values()):
+        # the key bias has a zero gradient up to rounding, which Adam scales up: 5e-6 apart here
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=2e-5, msg=name)
 
 
 def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(

@@ -10,7 +10,11 @@ On a generated Parquet corpus (multilingual prose from curate.sample_text), with
 the ratios (targets: ours >= 0.85x raw encode_batch, >= 1.5x datatrove), and the peak RSS of
 `ours` at 1x and 10x the input (streaming: it should stay flat).
 
+The generated prose repeats a small vocabulary, which flatters ours (its chunk cache, see
+curate.tokenizer.ChunkEncoder); `--input DIR` runs the same comparison on real Parquet text.
+
     .venv/bin/python bench/tokenization.py [--docs 10000] [--scale 10] [--workers 1]
+    .venv/bin/python bench/tokenization.py --input DIR [--tokenizer FILE]
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ if sys.path and sys.path[0] == __import__("os").path.dirname(__file__):
 
 import argparse
 import json
-import os
 import random
 import shutil
 import subprocess
@@ -73,16 +76,37 @@ def write_corpus(out: Path, docs: int, files: int, seed: int) -> int:
     return chars
 
 
+# Runs `-m module ...` or `-c code ...` and prints the process's own peak RSS (VmHWM) at exit. The
+# wait4 rusage of a child is no good for this: on Linux its ru_maxrss counts the memory of the
+# process it was forked from (this one, holding the corpus) until its exec.
+PEAK_RSS = """
+import atexit, runpy, sys
+def peak():
+    with open("/proc/self/status") as f:
+        kib = [line.split()[1] for line in f if line.startswith("VmHWM:")]
+    print(f"peak-rss-kib {kib[0]}", file=sys.stderr)
+atexit.register(peak)
+mode, target, *sys.argv = sys.argv[1:]
+if mode == "-m":
+    sys.argv.insert(0, target)
+    runpy.run_module(target, run_name="__main__", alter_sys=True)
+else:
+    sys.argv.insert(0, "-c")
+    exec(compile(target, "<string>", "exec"), {"__name__": "__main__"})
+"""
+
+
 def run_child(args: list[str]) -> tuple[float, float, str]:
-    """Wall seconds, peak RSS (MiB) and stdout of a fresh Python process."""
+    """Wall seconds, peak RSS (MiB) and stdout of a fresh Python process (`args`: -m or -c first)."""
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    cmd = [sys.executable, "-c", PEAK_RSS, *args] if sys.platform == "linux" else [sys.executable, *args]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = (b.decode() for b in proc.communicate())
     wall = time.perf_counter() - t0
-    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
+    if proc.returncode != 0:
         raise SystemExit(f"child failed: {' '.join(args)}\n{err[-3000:]}")
-    return wall, usage.ru_maxrss / 1024, out
+    peak = [line.split()[1] for line in err.splitlines() if line.startswith("peak-rss-kib ")]
+    return wall, int(peak[-1]) / 1024 if peak else float("nan"), out
 
 
 def raw_encode(tok_path: Path, in_dir: Path, repeat: int) -> dict:
@@ -129,6 +153,9 @@ LocalPipelineExecutor(
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--docs", type=int, default=10_000)
+    ap.add_argument(
+        "--input", type=Path, default=None, help="Parquet files (`text` column) instead of generated prose"
+    )
     ap.add_argument("--files", type=int, default=4)
     ap.add_argument("--scale", type=int, default=10, help="the larger corpus is this many times the first")
     ap.add_argument(
@@ -142,15 +169,25 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-tokenize-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        t0 = time.perf_counter()
-        chars = write_corpus(work / "in1", args.docs, args.files, seed=1)
-        print(
-            f"corpus 1x: {args.docs:,} docs, {chars / 1e6:.1f} M chars ({time.perf_counter() - t0:.1f}s to generate)"
-        )
+        in1 = args.input or work / "in1"
+        if args.input:
+            texts = [
+                t
+                for p in sorted(in1.glob("*.parquet"))
+                for t in pq.read_table(p, columns=["text"])["text"].to_pylist()
+            ]
+            print(f"corpus {in1}: {len(texts):,} docs, {sum(len(t or '') for t in texts) / 1e6:.1f} M chars")
+            del texts
+        else:
+            t0 = time.perf_counter()
+            chars = write_corpus(in1, args.docs, args.files, seed=1)
+            print(
+                f"corpus 1x: {args.docs:,} docs, {chars / 1e6:.1f} M chars ({time.perf_counter() - t0:.1f}s to generate)"
+            )
         tok_path = args.tokenizer
         if tok_path is None:
             t0 = time.perf_counter()
-            paths = sorted(str(p) for p in (work / "in1").glob("*.parquet"))
+            paths = sorted(str(p) for p in in1.glob("*.parquet"))
             tok = train_tokenizer(sample_texts(paths, SampleSpec(5000, 1 << 30, 0)), 32000, 2, (EOT,))
             tok_path = work / "tokenizer.json"
             tok.save(str(tok_path))
@@ -179,7 +216,7 @@ def main() -> None:
             dt_args = [
                 "-c",
                 DATATROVE,
-                str(work / "in1"),
+                str(in1),
                 str(work / "dt"),
                 str(tok_path),
                 str(work / "dt-logs"),
@@ -190,9 +227,9 @@ def main() -> None:
         raw: dict[str, tuple[int, float]] = {}
         ours_runs, dt_runs = [], []
         for _ in range(args.repeat):
-            for name, (n, s) in raw_encode(tok_path, work / "in1", 1).items():
+            for name, (n, s) in raw_encode(tok_path, in1, 1).items():
                 raw[name] = (n, min(s, raw.get(name, (0, float("inf")))[1]))
-            ours_runs.append(ours(work / "in1", work / "out1"))
+            ours_runs.append(ours(in1, work / "out1"))
             if not args.skip_datatrove:
                 dt_runs.append(datatrove())
         for name, (n, s) in raw.items():
@@ -217,7 +254,7 @@ def main() -> None:
             )
             print(f"  ratio ours / datatrove {ours_tps / dt_tps:.2f}x  (target >= 1.5x)")
 
-        if args.scale > 1:
+        if args.scale > 1 and not args.input:
             n10 = args.docs * args.scale
             chars10 = write_corpus(work / "in10", n10, args.files * args.scale, seed=2)
             wall10, rss10, meta10 = ours(work / "in10", work / "out10")

@@ -14,7 +14,6 @@ pack (all parts in order): the streams are cut into `train_XXXXXX.bin` / `val_XX
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ import xxhash
 from tokenizers import Tokenizer
 
 from curate.manifest import atomic_write_text
+from curate.tokenizer import ChunkEncoder
 from train.shards import ShardWriter, token_dtype
 
 SPLITS = ("train", "val")
@@ -108,14 +108,29 @@ def _row_groups(path: str | Path) -> Iterator[tuple[list[str], list[str | None]]
     t.join()
 
 
+_encoders = threading.local()
+
+
+def _encoder(tok: Tokenizer, dtype: np.dtype) -> ChunkEncoder:
+    """The ids of `tok.encode` with special tokens as text, by a ChunkEncoder kept across calls.
+
+    One per thread and tokenizer (by content, as `llmcli tokenize` loads it once per input): its
+    chunk cache, which is what makes it fast, then outlives a single input file.
+    """
+    spec = tok.to_str()
+    enc = getattr(_encoders, "last", None)
+    if enc is None or enc[0] != spec or enc[1].dtype != dtype:
+        enc = _encoders.last = (spec, ChunkEncoder(tok, dtype))
+    return enc[1]
+
+
 def encode_part(
     tok: Tokenizer, eot: int, path: str | Path, prefix: Path, seed: int, val_fraction: float
 ) -> PartResult:
     """Encode one Parquet shard into `<prefix>.{train,val}.tok` and `<prefix>.docs.parquet` (temp names)."""
     dtype = token_dtype(tok.get_vocab_size())
-    # A literal "<|endoftext|>" inside a document is text, not a document boundary (like
-    # tiktoken's encode_ordinary); otherwise a page could forge boundaries in the stream.
-    tok.encode_special_tokens = True
+    encoder = _encoder(tok, dtype)
+    eot_bytes = np.array([eot], dtype).tobytes()
     tag = f".tmp-{os.getpid()}"
     files = {s: prefix.with_name(f"{prefix.name}.{s}{tag}") for s in ("train.tok", "val.tok", "docs.parquet")}
     prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -126,36 +141,25 @@ def encode_part(
     try:
         for ids, texts in _row_groups(path):
             texts = [t or "" for t in texts]
-            # encode_batch_fast: the same ids as encode_batch without computing character offsets.
-            encs = tok.encode_batch_fast(texts, add_special_tokens=False)
-            lens = np.fromiter((len(e.ids) for e in encs), np.int64, len(encs))
+            tokens = encoder.encode(texts)  # per document, its ids as the bytes of a `dtype` array
+            lens = np.fromiter(map(len, tokens), np.int64, len(tokens)) // dtype.itemsize
             keep = lens > 0
             result.empty_rows.extend((row + np.flatnonzero(~keep)).tolist())
-            result.chars += sum(len(t) for t in texts)
+            result.chars += sum(map(len, texts))
             kept_ids = [i for i, k in zip(ids, keep) if k]
+            kept_tokens = [t for t, k in zip(tokens, keep) if k]
             is_val = val_mask(kept_ids, seed, val_fraction)
-            klens = lens[keep]
-            # One flat array: an EOT, then the document's tokens, for every kept document.
-            flat = np.empty(int(klens.sum() + len(klens)), dtype)
-            starts = np.concatenate([[0], np.cumsum(klens + 1)[:-1]]).astype(np.int64)
-            flat[starts] = eot
-            body = np.ones(len(flat), bool)
-            body[starts] = False
-            flat[body] = np.fromiter(
-                itertools.chain.from_iterable(e.ids for e in encs), dtype, int(klens.sum())
-            )
-            tok_val = np.repeat(is_val, klens + 1)
-            for split, sel in (("train", ~tok_val), ("val", tok_val)):
-                part = flat[sel] if is_val.any() else (flat if split == "train" else flat[:0])
-                outs[split].write(memoryview(part).cast("B"))
-                result.tokens[split] += len(part)
+            for split, val in (("train", False), ("val", True)):
+                data = _with_eots([t for t, v in zip(kept_tokens, is_val.tolist()) if v == val], eot_bytes)
+                outs[split].write(data)
+                result.tokens[split] += len(data) // dtype.itemsize
             docs.write_table(
                 pa.table(
                     {
                         "id": pa.array(kept_ids, pa.string()),
                         "split": pa.array(is_val.astype(np.int8)),
                         "row": pa.array(row + np.flatnonzero(keep)),
-                        "length": pa.array(klens),
+                        "length": pa.array(lens[keep]),
                     },
                     schema=DOCS_SCHEMA,
                 )
@@ -176,6 +180,11 @@ def encode_part(
         f.close()
     docs.close()
     return result
+
+
+def _with_eots(docs: list[bytes], eot: bytes) -> bytes:
+    """The documents' tokens in one buffer, an EOT before each."""
+    return eot + eot.join(docs) if docs else b""
 
 
 # --------------------------------------------------------------------------- pack

@@ -1,0 +1,178 @@
+"""ChunkEncoder: exactly the ids of `Tokenizer.encode`, whatever the text, the cache state or the tokenizer."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
+
+import curate.tokenizer as tokenizer_mod
+from curate.tokenizer import (
+    EOT,
+    SEPARATOR,
+    SPACE,
+    ChunkEncoder,
+    WhitespaceCheck,
+    plain_byte_level,
+    train_tokenizer,
+)
+from curate.tokens import _encoder, encode_part
+from tests.warcs import PARAGRAPHS
+
+DTYPE = np.dtype("<u2")
+# Whitespace of each kind tokenizers knows (some of U+2000..U+200A), then what only Python calls so.
+SPACES = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000\x1c\x1d\x1e\x1f"
+TRICKY = [
+    "",
+    " ",
+    "\n\n\n",
+    "  leading spaces and trailing  ",
+    "Windows\r\nline\r\nends\tand\ttabs \t \n  \r\n\n   x",
+    "a literal <|endoftext|> inside a page must stay text, and<|endoftext|>glued too",
+    f"the separator {SEPARATOR} of new chunks{SEPARATOR}inside a text",
+    "Crème brûlée, naïve café — “quotes” and ½ ﬁ ligature, e\u0301 vs \u00e9",
+    "日本語のテキストと emoji 😀👍🏽 and Ελληνικά, русский, العربية, हिन्दी",
+    "they'll've 'twas I'M DON'T ' s '' it's 'S 're",
+    "numbers 3.14159 1,000,000 ٣٤٥ ⅫⅣ ²³ 0x1F 1e-9",
+    "x" * 300 + " " + "y" * 1000 + "\n" + "é" * 400,  # words longer than the cache keeps
+    "https://example.com/a/b?c=d&e=f#g user@example.org C:\\path\\to\\file.txt",
+    "def f(x):\n    return {'a': [1, 2, 3]}  # comment\n\n\tpass\n",
+    "unassigned \U000107bb\U00010940 letters, private \ue000 use, noncharacter \ufffe\uffff",
+    "".join(f"a{s}b{s}{s}c{s} {s}d {s}{s} e\n{s}" for s in SPACES),
+]
+
+
+def varied_texts(n: int = 300, seed: int = 0) -> list[str]:
+    """Prose with every kind of whitespace run, punctuation and script mixed in."""
+    rng = random.Random(seed)
+    words = " ".join(PARAGRAPHS).split() + ["naïve", "日本", "😀", "٣٤", "<|endoftext|>", "it's"]
+    seps = [" ", "  ", "\n", "\n\n", " \n", "\n ", "\t", "\u3000", "\xa0", "\x1c", ", ", ". ", ""]
+    texts = []
+    for _ in range(n):
+        k = rng.randint(0, 80)
+        texts.append("".join(rng.choice(words) + rng.choice(seps) for _ in range(k)))
+    return texts + TRICKY
+
+
+@pytest.fixture(scope="module")
+def tok() -> Tokenizer:
+    return train_tokenizer(iter(varied_texts(200, seed=1)), vocab_size=700)
+
+
+def reference(tok: Tokenizer, texts: list[str]) -> list[list[int]]:
+    ref = Tokenizer.from_str(tok.to_str())
+    ref.encode_special_tokens = True
+    return [ref.encode(t, add_special_tokens=False).ids for t in texts]
+
+
+def ids_of(encoded: list[bytes]) -> list[list[int]]:
+    return [np.frombuffer(b, DTYPE).tolist() for b in encoded]
+
+
+def test_ids_equal_tokenizers_cold_warm_and_after_the_cache_starts_over(tok: Tokenizer) -> None:
+    texts = varied_texts()
+    expected = reference(tok, texts)
+    enc = ChunkEncoder(tok, DTYPE)
+    assert enc.chunked
+    assert ids_of(enc.encode(texts)) == expected  # cold: every chunk learned from tokenizers
+    assert ids_of(enc.encode(texts)) == expected  # warm: every chunk from the cache
+    assert ids_of(enc.encode(texts[::-1])) == expected[::-1]
+    small = ChunkEncoder(tok, DTYPE, max_chunks=10)  # the cache starts over before most batches
+    for lo in range(0, len(texts), 7):
+        assert ids_of(small.encode(texts[lo : lo + 7])) == expected[lo : lo + 7]
+        assert len(small._ids) <= 10 + sum(len(tokenizer_mod.CHUNK.findall(t)) for t in texts[lo : lo + 7])
+
+
+def test_ids_equal_tokenizers_on_random_characters_from_every_plane(tok: Tokenizer) -> None:
+    rng = random.Random(7)
+    pieces = [*SPACES, "<|endoftext|>", SEPARATOR, "'s", "'ll", " the", "123", "..."]
+
+    def char() -> str:
+        kind = rng.random()
+        if kind < 0.5:
+            return rng.choice(pieces)
+        if kind < 0.8:
+            return chr(rng.randint(32, 0x2FFF))
+        code = rng.randint(0, 0x10FFFF)  # assigned or not
+        return chr(code) if not 0xD800 <= code <= 0xDFFF else "x"
+
+    texts = ["".join(char() for _ in range(rng.randint(0, 120))) for _ in range(400)]
+    assert ids_of(ChunkEncoder(tok, DTYPE).encode(texts)) == reference(tok, texts)
+
+
+def test_long_chunks_are_encoded_but_not_kept(tok: Tokenizer) -> None:
+    enc = ChunkEncoder(tok, DTYPE)
+    long_word = "z" * (tokenizer_mod.MAX_CHUNK_CHARS + 1)
+    assert ids_of(enc.encode([f"a {long_word} b"])) == reference(tok, [f"a {long_word} b"])
+    assert " " + long_word not in enc._ids and " b" in enc._ids
+
+
+def test_a_character_the_cut_misjudges_sends_its_text_to_tokenizers_whole(
+    tok: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Python's own \s also takes U+001C..U+001F for whitespace, which tokenizers does not: a cut
+    # on it would be wrong. The check must catch it, and the ids must not change.
+    monkeypatch.setattr(tokenizer_mod, "SPACE", re.compile(r"\s"))
+    monkeypatch.setattr(tokenizer_mod, "CHUNK", re.compile(r"\s*\S+|\s+"))
+    texts = ["file\x1csep x", "a \x1d b", "\x1e\x1f", "plain text", "x\x1c\ny"]
+    enc = ChunkEncoder(tok, DTYPE)
+    assert enc.chunked
+    assert ids_of(enc.encode(texts)) == reference(tok, texts)
+    assert "plain" in enc._ids and not any("\x1c" in c or "\x1d" in c for c in enc._ids)
+
+
+def test_whitespace_set_is_tokenizers_own_over_the_basic_plane() -> None:
+    bmp = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF)
+    assert WhitespaceCheck().agrees(bmp)  # each character probed against tokenizers' split
+    white_space = set("\t\n\x0b\x0c\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000")
+    assert {c for c in bmp if SPACE.fullmatch(c)} == white_space | {chr(c) for c in range(0x2000, 0x200B)}
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t: setattr(t, "normalizer", normalizers.NFKC()),
+        lambda t: setattr(t, "pre_tokenizer", pre_tokenizers.ByteLevel(add_prefix_space=True)),
+        lambda t: setattr(t, "pre_tokenizer", pre_tokenizers.Whitespace()),
+        lambda t: t.add_tokens(["library", " the"]),  # added tokens that are not special split texts
+        lambda t: t.enable_truncation(16),
+    ],
+)
+def test_other_tokenizers_are_encoded_whole_with_the_same_ids(tok: Tokenizer, change) -> None:
+    other = Tokenizer.from_str(tok.to_str())
+    change(other)
+    enc = ChunkEncoder(other, DTYPE)
+    assert not plain_byte_level(other) and not enc.chunked
+    texts = varied_texts(40)
+    assert ids_of(enc.encode(texts)) == reference(other, texts)
+
+
+def test_encode_part_streams_hold_tokenizers_ids(tok: Tokenizer, tmp_path: Path) -> None:
+    texts = varied_texts(120, seed=3)
+    path = tmp_path / "in.parquet"
+    pq.write_table(
+        pa.table({"id": [f"d{i}" for i in range(len(texts))], "text": texts}), path, row_group_size=50
+    )
+    eot = tok.token_to_id(EOT)
+    res = encode_part(tok, eot, path, tmp_path / "part", seed=0, val_fraction=0.3)
+    docs = pq.read_table(res.files["docs.parquet"]).to_pylist()
+    expected = reference(tok, texts)
+    for s, split in enumerate(("train", "val")):
+        stream = np.fromfile(res.files[f"{split}.tok"], DTYPE).tolist()
+        want = [x for d in docs if d["split"] == s for x in [eot, *expected[d["row"]]]]
+        assert stream == want
+    assert res.empty_rows == [i for i, ids in enumerate(expected) if not ids]
+
+
+def test_one_encoder_per_tokenizer_content_across_files(tok: Tokenizer) -> None:
+    again = Tokenizer.from_str(tok.to_str())
+    assert _encoder(tok, DTYPE) is _encoder(again, DTYPE)
+    other = Tokenizer.from_str(tok.to_str())
+    other.add_special_tokens(["<|pad|>"])
+    assert _encoder(other, DTYPE) is not _encoder(tok, DTYPE)

@@ -55,7 +55,12 @@ def write_partitioned(out: Path, edges: np.ndarray, parts: int, extra: dict | No
         if bounds[q + 1] > bounds[q]:
             np.save(work / f"to-{q:03d}.npy", both[bounds[q] : bounds[q + 1]])
     (work / "result.json").write_text(json.dumps(extra or {}), encoding="utf-8")
-    os.replace(work, out)
+    try:
+        os.replace(work, out)
+    except OSError:
+        if not out.is_dir():  # else another attempt of the same task finished first: same content
+            raise
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def read_partition(dirs: Sequence[str | Path], part: int) -> np.ndarray:

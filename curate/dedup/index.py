@@ -86,13 +86,40 @@ class SigCopyJob:
 
 
 def copy_signatures(job: SigCopyJob) -> None:
-    sig = np.load(job.sig_file, mmap_mode="r+")  # disjoint row ranges per task
+    """Write this source's rows with pwrite at their byte offset in sig.npy.
+
+    Not through a writable memory map: tasks on other nodes write the neighbouring rows, and on
+    NFS a dirty mapped page goes back whole, which could overwrite their rows on a shared page.
+    """
+    with open(job.sig_file, "rb") as f:
+        major, _ = np.lib.format.read_magic(f)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        )
+        (_, num_perm), _, _ = read_header(f)
+        data_start = f.tell()
+    row_bytes = num_perm * 4
+    step = max(1, (64 << 20) // max(row_bytes, 1))  # rows per write: ~64 MB
     if job.source is None:
-        sig[job.pos : job.pos + job.count] = np.uint32(0xFFFFFFFF)
+        chunks = (
+            np.full((min(step, job.count - i), num_perm), 0xFFFFFFFF, np.uint32)
+            for i in range(0, job.count, step)
+        )
     else:
         src = np.load(job.source, mmap_mode="r")
-        sig[job.pos : job.pos + job.count] = src if job.rows is None else src[np.load(job.rows)]
-    sig.flush()
+        rows = np.arange(job.count) if job.rows is None else np.load(job.rows)
+        chunks = (np.ascontiguousarray(src[rows[i : i + step]], np.uint32) for i in range(0, len(rows), step))
+    fd = os.open(job.sig_file, os.O_WRONLY)
+    try:
+        offset = data_start + job.pos * row_bytes
+        for chunk in chunks:
+            buf = memoryview(chunk).cast("B")
+            while buf:
+                n = os.pwrite(fd, buf, offset)
+                buf, offset = buf[n:], offset + n
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @dataclass

@@ -153,3 +153,25 @@ def test_exact_pass_in_hash_partitions_equals_the_global_sort(tmp_path: Path, pa
     want = exact_originals(keys, first)
     assert (want >= 0).sum() > 300 and (want < first).any()
     assert dup.tolist() == want.tolist()
+
+
+def test_signature_copies_write_only_their_own_rows(tmp_path: Path) -> None:
+    from curate.dedup.index import SigCopyJob, copy_signatures
+
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 2**32, (5, 7), dtype=np.uint32)  # an older index, copied whole
+    b = rng.integers(0, 2**32, (9, 7), dtype=np.uint32)  # a shard, of which rows 1, 4, 8 are kept
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    np.save(tmp_path / "rows.npy", np.array([1, 4, 8]))
+    sig = tmp_path / "sig.npy"
+    np.lib.format.open_memmap(sig, mode="w+", dtype=np.uint32, shape=(11, 7)).flush()
+    jobs = [
+        SigCopyJob(str(sig), str(tmp_path / "b.npy"), str(tmp_path / "rows.npy"), 8, 3),  # any order
+        SigCopyJob(str(sig), None, None, 5, 3),  # an index without LSH: empty signatures
+        SigCopyJob(str(sig), str(tmp_path / "a.npy"), None, 0, 5),
+    ]
+    for job in jobs:
+        copy_signatures(job)
+    want = np.concatenate([a, np.full((3, 7), 0xFFFFFFFF, np.uint32), b[[1, 4, 8]]])
+    assert np.array_equal(np.load(sig), want)

@@ -29,6 +29,14 @@ def exact_originals(keys: np.ndarray, first: int) -> np.ndarray:
     return out
 
 
+def save_npy(path: Path, arr: np.ndarray) -> None:
+    """np.save to a temp name, then rename: the file is whole or absent."""
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        np.save(f, arr)
+    os.replace(tmp, path)
+
+
 @dataclass
 class ExactJob:
     """One hash partition of the exact-duplicate pass (a task): the documents whose text hash
@@ -56,17 +64,8 @@ def exact_partition(job: ExactJob) -> int:
     orig = exact_originals(k, 0)  # sources are in ordinal order, so row order = ordinal order
     dup = np.flatnonzero((orig >= 0) & (o >= job.first))
     pairs = np.stack([o[dup], o[orig[dup]]], axis=1)
-    tmp = out.with_name(f"{out.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        np.save(f, pairs)
-    os.replace(tmp, out)
+    save_npy(out, pairs)
     return len(pairs)
-
-
-def unique_edges(edges: np.ndarray) -> np.ndarray:
-    if len(edges) == 0:
-        return edges.reshape(0, 2)
-    return np.unique(edges, axis=0)
 
 
 def representatives(n: int, edges: np.ndarray) -> np.ndarray:

@@ -63,6 +63,11 @@ def write_partitioned(out: Path, edges: np.ndarray, parts: int, extra: dict | No
         shutil.rmtree(work, ignore_errors=True)
 
 
+def read_result(task_dir: str | Path) -> dict:
+    """The result.json that `write_partitioned` left in a finished task's directory."""
+    return json.loads((Path(task_dir) / "result.json").read_text(encoding="utf-8"))
+
+
 def read_partition(dirs: Sequence[str | Path], part: int) -> np.ndarray:
     """Every edge sent to partition `part` by the task directories `dirs`, sorted and distinct."""
     chunks = []
@@ -133,7 +138,7 @@ def round_task(job: RoundJob) -> dict:
     """Read this partition's edges, apply the star step, write the new edges by partition."""
     out = Path(job.out)
     if out.is_dir():
-        return json.loads((out / "result.json").read_text(encoding="utf-8"))
+        return read_result(out)
     edges = read_partition(job.inputs, job.part)
     new, final = contract(edges)
     result = {"star": final, "pairs": int((edges[:, 1] > edges[:, 0]).sum())}

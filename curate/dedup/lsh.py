@@ -13,7 +13,6 @@ every shard's rows in shard order. "Earliest" is the smallest ordinal, whatever 
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from curate.dedup.components import write_partitioned
+from curate.dedup.components import read_result, write_partitioned
 from curate.dedup.minhash import band_hashes, batch_shingles, exact_keys, minhash, normalise_batch
 
 # Documents per signature batch: ~2 MB of text at 1 KB each, ~30 MB of word arrays, whatever the
@@ -41,14 +40,6 @@ class SigJob:
     rows: int
     seed: int
     lsh: bool
-
-
-def save_npy(path: Path, arr: np.ndarray) -> None:
-    """np.save to a temp name, then rename: the file is whole or absent."""
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        np.save(f, arr)
-    os.replace(tmp, path)
 
 
 def signature_shard(job: SigJob) -> int:
@@ -104,7 +95,7 @@ def band_pass(job: BandJob) -> int:
     """Sort (key, ordinal) of one band and emit star edges bucket-first -> other; returns edge count."""
     pairs_dir = Path(job.pairs)
     if pairs_dir.is_dir() and Path(job.buckets).exists():
-        return json.loads((pairs_dir / "result.json").read_text(encoding="utf-8"))["edges"]
+        return read_result(pairs_dir)["edges"]
     dup = np.load(job.exact_dup, mmap_mode="r")
     keys, ords = [], []
     for d, off in zip(job.index_dirs, job.index_offsets):

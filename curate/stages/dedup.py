@@ -30,10 +30,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.config import ConfigPath
-from curate.dedup.clusters import ExactJob, exact_partition, size_histogram, unique_edges
-from curate.dedup.components import components, read_partition, write_partitioned
+from curate.dedup.clusters import ExactJob, exact_partition, save_npy, size_histogram
+from curate.dedup.components import components, read_partition, read_result, write_partitioned
 from curate.dedup.index import NewDocs, check_compatible, find_index, write_index
-from curate.dedup.lsh import BandJob, SigJob, band_pass, save_npy, signature_shard
+from curate.dedup.lsh import BandJob, SigJob, band_pass, signature_shard
 from curate.dedup.minhash import approx_threshold, jaccard_estimate, lsh_params
 from curate.dedup.verify import verify_new_pairs
 from curate.document import removed_schema, with_fields
@@ -212,7 +212,7 @@ class Dedup(Stage):
                 verified = self._verify_pairs(
                     pair_dirs, parts, first, offsets, shards, sig_dirs, old, lsh_old, map_fn
                 )
-                stats["candidate_pairs"] = _read_json(verified / "result.json")["candidate_pairs"]
+                stats["candidate_pairs"] = read_result(verified)["candidate_pairs"]
                 pair_dirs = [verified]
             rep, pairs, rounds = components(pair_dirs, total, parts, self._dir("_cc"), map_fn)
             stats["verified_pairs" if mh.verify else "candidate_pairs"] = pairs
@@ -262,7 +262,7 @@ class Dedup(Stage):
         out = self._dir("_pairs") / "verified"
         if not out.is_dir():
             edges = np.concatenate([read_partition(pair_dirs, p) for p in range(parts)])
-            edges = unique_edges(edges[edges[:, 0] < edges[:, 1]])
+            edges = edges[edges[:, 0] < edges[:, 1]]  # each pair once (partitions hold distinct rows)
             n = len(edges)
             if n:
                 edges = self._verify(edges, first, offsets, shards, sig_dirs, old, lsh_old, map_fn)

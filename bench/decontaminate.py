@@ -1,6 +1,6 @@
 """Decontamination throughput: MB/s of text per core with an index of >= 10,000 benchmark items.
 
-Builds a corpus of generated prose pages (curate.sample_text) with some benchmark items planted,
+Builds a corpus of generated prose pages (scripts.sample_text) with some benchmark items planted,
 an index of the 164 HumanEval problems plus generated question/answer items, and times, in one
 process on the same documents:
   ours-scan     curate.decontam: normalise + hash every n-gram + index lookup (the hot path)
@@ -31,7 +31,7 @@ from curate.decontam.benchmarks import BenchmarkItem, load_benchmark  # noqa: E4
 from curate.decontam.index import build_index  # noqa: E402
 from curate.decontam.scan import scan_texts  # noqa: E402
 from curate.document import BASE_SCHEMA  # noqa: E402
-from curate.sample_text import TOPICS, ProseGenerator  # noqa: E402
+from scripts.sample_text import TOPICS, ProseGenerator  # noqa: E402
 
 
 def make_items(n: int, seed: int) -> list[BenchmarkItem]:

@@ -37,7 +37,7 @@ from curate.config import load_pipeline  # noqa: E402
 from curate.filters import QUALITY_FAMILIES, DocView  # noqa: E402
 from curate.filters.language import LanguageConfig, LanguageFilter  # noqa: E402
 from curate.runner import Pipeline  # noqa: E402
-from curate.sample_crawl import LABELS_NAME, build_sample_crawl  # noqa: E402
+from scripts.sample_crawl import LABELS_NAME, build_sample_crawl  # noqa: E402
 
 FAMILIES = ["gopher_repetition", "gopher_quality", "c4", "fineweb"]  # FineWeb's order
 

@@ -1,6 +1,6 @@
 """Tokenization throughput: end to end (Parquet in -> shards out) against the raw encoder and datatrove.
 
-On a generated Parquet corpus (multilingual prose from curate.sample_text), with one tokenizer
+On a generated Parquet corpus (multilingual prose from scripts.sample_text), with one tokenizer
 (a 32k byte-level BPE trained here on a sample, or --tokenizer), this prints tokens/s of:
   raw encode_batch       tokenizers' `encode_batch` on the same texts already in memory
                          (and `encode_batch_fast`, the variant without offsets that we call)
@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.sample_text import GRAMMAR, ProseGenerator, Topic  # noqa: E402
+from scripts.sample_text import GRAMMAR, ProseGenerator, Topic  # noqa: E402
 from curate.tokenizer import EOT, SampleSpec, sample_texts, train_tokenizer  # noqa: E402
 
 ROW_GROUP = 2000  # documents per row group, as the pipeline's shard writer uses

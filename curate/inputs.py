@@ -8,7 +8,7 @@ from pathlib import Path
 
 from curate.config import ConfigError, InputConfig
 
-# The default pipeline reads the project's sample crawl; it is built on first use.
+# The shipped pipelines read the project's sample crawl, built by `make sample-data`.
 SAMPLE_DIR = Path("data/sample")
 
 
@@ -21,14 +21,9 @@ def resolve_inputs(cfg: InputConfig, base_dir: Path = Path(".")) -> list[str]:
     out: list[str] = []
     for pattern in cfg.paths:
         matches = _expand(pattern, base_dir)
-        if not matches and _is_sample(pattern, base_dir):
-            from curate.sample_crawl import build_sample_crawl
-
-            print(f"llmcli: {pattern}: building the sample crawl in {SAMPLE_DIR}/", flush=True)
-            build_sample_crawl(base_dir / SAMPLE_DIR)
-            matches = _expand(pattern, base_dir)
         if not matches:
-            raise ConfigError(f"input.paths: no file matches {pattern!r}")
+            hint = " (build the sample crawl with `make sample-data`)" if _is_sample(pattern, base_dir) else ""
+            raise ConfigError(f"input.paths: no file matches {pattern!r}{hint}")
         out.extend(m for m in matches if m not in out)
     return out
 

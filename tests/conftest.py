@@ -33,7 +33,7 @@ def pipeline_yaml(tmp_path: Path, crawl: list[Path]) -> Path:
 @pytest.fixture(scope="session")
 def sample_crawl_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's sample crawl, built once per test session (CI has no data/sample)."""
-    from curate.sample_crawl import build_sample_crawl
+    from scripts.sample_crawl import build_sample_crawl
 
     out = tmp_path_factory.mktemp("sample") / "crawl"
     build_sample_crawl(out)

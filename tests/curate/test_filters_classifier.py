@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from curate.classifier_cli import held_out, train_classifier_cmd
 from curate.config import ConfigError, from_dict
-from curate.sample_text import TOPICS, ProseGenerator
+from scripts.sample_text import TOPICS, ProseGenerator
 from curate.stage import ShardStats
 from curate.stages.filter import Filter, FilterConfig
 

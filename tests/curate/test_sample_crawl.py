@@ -14,7 +14,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 
 from curate.extract import decode_html
-from curate.sample_crawl import KINDS, LABELS_NAME, N_FILES, build_sample_crawl, humaneval_problems, jaccard
+from scripts.sample_crawl import KINDS, LABELS_NAME, N_FILES, build_sample_crawl, humaneval_problems, jaccard
 
 LID_MODEL = Path(__file__).resolve().parents[2] / "models" / "lid.176.ftz"
 

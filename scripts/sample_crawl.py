@@ -1,6 +1,6 @@
 """A deterministic sample web crawl: 4 gzipped WARC files plus ground-truth labels.
 
-    python -m curate.sample_crawl --out data/sample [--seed 0]
+    python -m scripts.sample_crawl --out data/sample [--seed 0]
 
 The crawl mimics Common Crawl's layout (WARC/1.0, one gzip member per record, a warcinfo record,
 then request/response pairs with full HTTP headers) over ~15 sites in English, German, French and
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from curate.sample_text import BOILER, GRAMMAR, TOPICS, ProseGenerator
+from scripts.sample_text import BOILER, GRAMMAR, TOPICS, ProseGenerator
 
 N_FILES = 4
 LABELS_NAME = "labels.jsonl"
@@ -611,7 +611,7 @@ def _http_request(url: str, lang: str | None) -> bytes:
 def warc_file(name: str, pages: list[Page], seed: int, start: datetime) -> bytes:
     info_id = _record_id(seed, name, "warcinfo")
     info = (
-        f"software: llmcli curate.sample_crawl\r\nformat: WARC File Format 1.0\r\nisPartOf: llmcli-sample-{seed}\r\n"
+        f"software: llmcli scripts.sample_crawl\r\nformat: WARC File Format 1.0\r\nisPartOf: llmcli-sample-{seed}\r\n"
         "description: synthetic sample crawl with labelled planted cases\r\nrobots: classic\r\n"
     ).encode()
     stamp = start.strftime("%Y-%m-%dT%H:%M:%SZ")

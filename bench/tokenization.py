@@ -41,8 +41,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scripts.sample_text import GRAMMAR, ProseGenerator, Topic  # noqa: E402
 from curate.tokenizer import EOT, SampleSpec, sample_texts, train_tokenizer  # noqa: E402
+from scripts.sample_text import GRAMMAR, ProseGenerator, Topic  # noqa: E402
 
 ROW_GROUP = 2000  # documents per row group, as the pipeline's shard writer uses
 

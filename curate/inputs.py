@@ -22,7 +22,9 @@ def resolve_inputs(cfg: InputConfig, base_dir: Path = Path(".")) -> list[str]:
     for pattern in cfg.paths:
         matches = _expand(pattern, base_dir)
         if not matches:
-            hint = " (build the sample crawl with `make sample-data`)" if _is_sample(pattern, base_dir) else ""
+            hint = (
+                " (build the sample crawl with `make sample-data`)" if _is_sample(pattern, base_dir) else ""
+            )
             raise ConfigError(f"input.paths: no file matches {pattern!r}{hint}")
         out.extend(m for m in matches if m not in out)
     return out

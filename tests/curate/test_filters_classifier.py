@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from curate.classifier_cli import held_out, train_classifier_cmd
 from curate.config import ConfigError, from_dict
-from scripts.sample_text import TOPICS, ProseGenerator
 from curate.stage import ShardStats
 from curate.stages.filter import Filter, FilterConfig
+from scripts.sample_text import TOPICS, ProseGenerator
 
 
 def texts(topic: str, n: int, seed: int) -> list[str]:

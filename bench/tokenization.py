@@ -11,7 +11,7 @@ the ratios (targets: ours >= 0.85x raw encode_batch, >= 1.5x datatrove), and the
 `ours` at 1x and 10x the input (streaming: it should stay flat).
 
 The generated prose repeats a small vocabulary, which flatters ours (its chunk cache, see
-curate.tokenizer.ChunkEncoder); `--input DIR` runs the same comparison on real Parquet text.
+curate.tokenization.bpe.ChunkEncoder); `--input DIR` runs the same comparison on real Parquet text.
 
     .venv/bin/python bench/tokenization.py [--docs 10000] [--scale 10] [--workers 1]
     .venv/bin/python bench/tokenization.py --input DIR [--tokenizer FILE]
@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.tokenizer import EOT, SampleSpec, sample_texts, train_tokenizer  # noqa: E402
+from curate.tokenization.bpe import EOT, SampleSpec, sample_texts, train_tokenizer  # noqa: E402
 from scripts.sample_text import GRAMMAR, ProseGenerator, Topic  # noqa: E402
 
 ROW_GROUP = 2000  # documents per row group, as the pipeline's shard writer uses

@@ -28,8 +28,8 @@ import tempfile  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from curate.tokenization.shards import write_shard  # noqa: E402
 from train.config import load_train_config  # noqa: E402
-from train.shards import write_shard  # noqa: E402
 from train.trainer import train  # noqa: E402
 
 PRESETS = {

@@ -1,6 +1,6 @@
 """`llmcli tokenize`: the pipeline's tokenize stage on a directory or glob of Parquet files.
 
-The same functions as the stage (curate.stages.tokenize, curate.tokens), with the CLI's own
+The same functions as the stage (curate.stages.tokenize, curate.tokenization.encode), with the CLI's own
 resume state under `OUT/_work/`: the tokenizer, one encoded part per input file (each marked done
 after its files are renamed into place), then the pack into OUT/ (the CONTRACT's tokens/ layout).
 """
@@ -24,9 +24,9 @@ import pyarrow.parquet as pq
 from curate.config import config_hash
 from curate.manifest import atomic_write_text
 from curate.stages.tokenize import PART_FILES, TokenizeConfig, prepare_tokenizer
-from curate.tokenizer import EOT, eot_id, load_tokenizer
-from curate.tokens import encode_part, pack
-from train.shards import ShardFormatError, open_shard, read_header
+from curate.tokenization.bpe import EOT, eot_id, load_tokenizer
+from curate.tokenization.encode import encode_part, pack
+from curate.tokenization.shards import ShardFormatError, open_shard, read_header
 
 
 def resolve_inputs(patterns: tuple[str, ...]) -> list[str]:

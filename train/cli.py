@@ -6,8 +6,8 @@ import sys
 
 import click
 
+from curate.tokenization.shards import ShardFormatError
 from train.errors import TrainError
-from train.shards import ShardFormatError
 
 
 @click.command("train")

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from curate.tokenization.shards import list_shards, open_shard
 from train.errors import TrainError
-from train.shards import list_shards, open_shard
 
 
 class TokenWindows:

@@ -1,7 +1,7 @@
 """`tokenize`: byte-level BPE token shards of the documents (CONTRACT: workdir/tokens/).
 
 prepare   train the BPE on a sample of every shard (or load `tokenizer:`)  -> tokenizer.json
-shard     encode each input shard (curate.tokens.encode_part)             -> _tok/part-XXXXX.*
+shard     encode each input shard (curate.tokenization.encode.encode_part)             -> _tok/part-XXXXX.*
           and pass the documents through unchanged (a hard link when nothing is removed);
           a document whose text encodes to no token goes to removed/ as `empty_tokens`.
 finalize  pack the parts into llm.c shards + index.parquet + meta.json     -> workdir/tokens/
@@ -24,9 +24,17 @@ import pyarrow.parquet as pq
 from curate.config import ConfigPath, config_hash, to_dict
 from curate.manifest import file_digest
 from curate.stage import Shard, ShardStats, Stage, register
-from curate.tokenizer import EOT, SampleSpec, eot_id, load_tokenizer, reusable, sample_texts, save_tokenizer
-from curate.tokenizer import train_tokenizer as _train
-from curate.tokens import encode_part, pack
+from curate.tokenization.bpe import (
+    EOT,
+    SampleSpec,
+    eot_id,
+    load_tokenizer,
+    reusable,
+    sample_texts,
+    save_tokenizer,
+)
+from curate.tokenization.bpe import train_tokenizer as _train
+from curate.tokenization.encode import encode_part, pack
 
 EMPTY = "empty_tokens"
 PART_FILES = ("train.tok", "val.tok", "docs.parquet")

@@ -10,7 +10,7 @@ import yaml
 
 from curate.config import load_pipeline
 from curate.runner import Pipeline
-from train.shards import list_shards, read_header
+from curate.tokenization.shards import list_shards, read_header
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 from curate.config import ConfigError, load_pipeline
 from curate.runner import Pipeline
+from curate.tokenization.bpe import EOT, new_tokenizer, train_tokenizer
 from curate.tokenize_cli import tokenize_cmd
-from curate.tokenizer import EOT, new_tokenizer, train_tokenizer
 from tests.train.test_shards import contract_reader
 from tests.warcs import PARAGRAPHS
 

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 
-import curate.tokenizer as tokenizer_mod
-from curate.tokenizer import (
+import curate.tokenization.bpe as tokenizer_mod
+from curate.tokenization.bpe import (
     EOT,
     SEPARATOR,
     SPACE,
@@ -22,7 +22,7 @@ from curate.tokenizer import (
     plain_byte_level,
     train_tokenizer,
 )
-from curate.tokens import _encoder, encode_part
+from curate.tokenization.encode import _encoder, encode_part
 from tests.warcs import PARAGRAPHS
 
 DTYPE = np.dtype("<u2")

@@ -9,6 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from cli import main
+from curate.tokenization.shards import ShardFormatError, write_shard
 from tests.train.util import make_data, tiny_config
 from train.checkpoint import (
     FORMAT,
@@ -20,7 +21,6 @@ from train.checkpoint import (
 )
 from train.data import Batches
 from train.errors import TrainError
-from train.shards import ShardFormatError, write_shard
 from train.trainer import train
 
 

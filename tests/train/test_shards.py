@@ -7,17 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from train.data import Batches, TokenWindows
-from train.errors import TrainError
-from train.shards import (
+from curate.tokenization.shards import (
     ShardFormatError,
-    ShardWriter,
+    TokenShardWriter,
     list_shards,
     open_shard,
     read_header,
     token_dtype,
     write_shard,
 )
+from train.data import Batches, TokenWindows
+from train.errors import TrainError
 
 
 def contract_reader(path: Path) -> np.ndarray:
@@ -60,7 +60,7 @@ def test_written_shard_reads_back_with_a_plain_numpy_reader(tmp_path: Path, voca
 def test_streaming_writer_matches_write_shard(tmp_path: Path) -> None:
     tokens = np.arange(100_000, dtype=np.int64) % 70_000
     write_shard(tmp_path / "a.bin", tokens, np.dtype("<u4"))
-    w = ShardWriter(tmp_path / "b.bin", np.dtype("<u4"))
+    w = TokenShardWriter(tmp_path / "b.bin", np.dtype("<u4"))
     for lo in range(0, len(tokens), 33_333):
         w.write(tokens[lo : lo + 33_333])
     w.close()
@@ -71,7 +71,7 @@ def test_streaming_writer_matches_write_shard(tmp_path: Path) -> None:
 def test_ids_that_do_not_fit_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="does not fit"):
         write_shard(tmp_path / "x.bin", np.array([1, 70_000]), np.dtype("<u2"))
-    w = ShardWriter(tmp_path / "y.bin", np.dtype("<u2"))
+    w = TokenShardWriter(tmp_path / "y.bin", np.dtype("<u2"))
     with pytest.raises(ValueError, match="does not fit"):
         w.write(np.array([65_536]))
     w.abort()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from curate.tokenization.shards import write_shard
 from train.config import TrainConfig, load_train_config
-from train.shards import write_shard
 
 TINY = [
     "model.n_layer=2",

@@ -108,7 +108,7 @@ def list_shards(data_dir: str | Path, split: str) -> list[Path]:
     return sorted(Path(data_dir).glob(f"{split}_*.bin"))
 
 
-class ShardWriter:
+class TokenShardWriter:
     """Write one shard from a stream of token chunks, never holding the whole shard in memory.
 
     The header's token count is patched in on `close`, which then fsyncs and renames the temp

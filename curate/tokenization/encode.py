@@ -30,8 +30,8 @@ import xxhash
 from tokenizers import Tokenizer
 
 from curate.manifest import atomic_write_text
-from curate.tokenizer import ChunkEncoder
-from train.shards import ShardWriter, token_dtype
+from curate.tokenization.bpe import ChunkEncoder
+from curate.tokenization.shards import TokenShardWriter, token_dtype
 
 SPLITS = ("train", "val")
 DOCS_SCHEMA = pa.schema(
@@ -271,7 +271,7 @@ def _copy_split(
     pending = np.zeros(0, dtype)
     for i in range(len(cuts) - 1):
         need = cuts[i + 1] - cuts[i]
-        writer = ShardWriter(out_dir / f"{split}_{i:06d}.bin", dtype)
+        writer = TokenShardWriter(out_dir / f"{split}_{i:06d}.bin", dtype)
         while need > 0:
             if not len(pending):
                 pending = next(chunks)

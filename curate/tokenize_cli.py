@@ -56,9 +56,9 @@ def _fingerprint(inputs: list[str]) -> list:
 
 def _encode_task(args: tuple) -> dict:
     """Encode one input into its part files and mark it done (runs in a worker or in-process)."""
-    tok_path, eot_token, src, prefix, seed, val_fraction = args
+    tok_path, eot_token, src, prefix, seed, val_fraction, test_fraction = args
     tok = load_tokenizer(tok_path, eot_token)
-    res = encode_part(tok, eot_id(tok, eot_token), src, Path(prefix), seed, val_fraction)
+    res = encode_part(tok, eot_id(tok, eot_token), src, Path(prefix), seed, val_fraction, test_fraction)
     for suffix, tmp in res.files.items():
         os.replace(tmp, f"{prefix}.{suffix}")
     info = {"input": src, "docs": res.docs, "empty": len(res.empty_rows), "tokens": res.tokens}
@@ -86,7 +86,7 @@ def run_tokenize(inputs: list[str], out: Path, cfg: TokenizeConfig, workers: int
     tok_path = prepare_tokenizer(cfg, inputs, work / "tokenizer.json")
     prefixes = [work / "_tok" / f"part-{i:05d}" for i in range(len(inputs))]
     todo = [
-        (str(tok_path), cfg.eot_token, src, str(p), cfg.seed, cfg.val_fraction)
+        (str(tok_path), cfg.eot_token, src, str(p), cfg.seed, cfg.val_fraction, cfg.test_fraction)
         for src, p in zip(inputs, prefixes)
         if not _done(p)
     ]
@@ -151,6 +151,13 @@ def inspect_shard(path: str, tokenizer: str | None, n: int) -> str:
 @click.option(
     "--val-fraction", type=float, default=0.005, show_default=True, help="Share of documents in val."
 )
+@click.option(
+    "--test-fraction",
+    type=float,
+    default=0.005,
+    show_default=True,
+    help="Share of documents in test (held out for `llmcli eval --split test`).",
+)
 @click.option("--train-docs", type=int, default=200_000, show_default=True, help="BPE training sample size.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample and the split.")
 @click.option("--workers", type=int, default=1, show_default=True, help="Encoder processes (1: threads).")
@@ -165,6 +172,7 @@ def tokenize_cmd(
     vocab_size: int | None,
     shard_tokens: int,
     val_fraction: float,
+    test_fraction: float,
     train_docs: int,
     seed: int,
     workers: int,
@@ -190,6 +198,7 @@ def tokenize_cmd(
             tokenizer=tokenizer,
             shard_tokens=shard_tokens,
             val_fraction=val_fraction,
+            test_fraction=test_fraction,
             train_docs=train_docs,
             seed=seed,
         )
@@ -198,7 +207,8 @@ def tokenize_cmd(
         raise click.ClickException(str(e)) from None
     click.echo(
         f"tokens: train {meta['train_tokens']:,} in {len(meta['shards']['train'])} shards, "
-        f"val {meta['val_tokens']:,} in {len(meta['shards']['val'])} shards, {meta['docs']:,} documents, "
+        f"val {meta['val_tokens']:,} in {len(meta['shards']['val'])} shards, "
+        f"test {meta['test_tokens']:,} in {len(meta['shards']['test'])} shards, {meta['docs']:,} documents, "
         f"vocab {meta['vocab_size']:,} -> {out}"
     )
 

@@ -37,7 +37,7 @@ from curate.tokenization.bpe import train_tokenizer as _train
 from curate.tokenization.encode import encode_part, pack
 
 EMPTY = "empty_tokens"
-PART_FILES = ("train.tok", "val.tok", "docs.parquet")
+PART_FILES = ("train.tok", "val.tok", "test.tok", "docs.parquet")
 
 
 @dataclass
@@ -49,6 +49,7 @@ class TokenizeConfig:
     min_frequency: int = 2
     shard_tokens: int = 100_000_000
     val_fraction: float = 0.005
+    test_fraction: float = 0.005  # a held-out split for `llmcli eval --split test`, never trained on
     seed: int = 0
     eot_token: str = EOT
     out: str = "tokens"  # relative to the workdir
@@ -66,8 +67,12 @@ class TokenizeConfig:
             raise ValueError(
                 f"shard_tokens {self.shard_tokens} must be in [1, 2^31 - 1] (an int32 header field)"
             )
-        if not 0 <= self.val_fraction < 1:
-            raise ValueError(f"val_fraction {self.val_fraction} must be in [0, 1)")
+        if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1):
+            raise ValueError(
+                f"val_fraction {self.val_fraction} and test_fraction {self.test_fraction} must be in [0, 1)"
+            )
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError("val_fraction + test_fraction must be < 1: nothing would be left to train on")
         if Path(self.out).is_absolute() or ".." in Path(self.out).parts:
             raise ValueError(f"out {self.out!r} must be a directory inside the workdir")
 
@@ -128,7 +133,15 @@ class Tokenize(Stage):
         tok = self._tokenizer()
         cfg = self.config
         prefix = out_dir / "_tok" / shard.name
-        res = encode_part(tok, eot_id(tok, cfg.eot_token), shard.input, prefix, cfg.seed, cfg.val_fraction)
+        res = encode_part(
+            tok,
+            eot_id(tok, cfg.eot_token),
+            shard.input,
+            prefix,
+            cfg.seed,
+            cfg.val_fraction,
+            cfg.test_fraction,
+        )
         outputs = {f"_tok/{shard.name}.{s}": res.files[s] for s in PART_FILES}
         try:
             outputs.update(self._pass_through(shard, out_dir, set(res.empty_rows)))
@@ -195,7 +208,9 @@ class Tokenize(Stage):
             "tokens": meta["tokens"],
             "train_tokens": meta["train_tokens"],
             "val_tokens": meta["val_tokens"],
+            "test_tokens": meta["test_tokens"],
             "train_shards": len(meta["shards"]["train"]),
             "val_shards": len(meta["shards"]["val"]),
+            "test_shards": len(meta["shards"]["test"]),
             "vocab_size": meta["vocab_size"],
         }

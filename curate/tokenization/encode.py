@@ -33,11 +33,11 @@ from curate.manifest import atomic_write_text
 from curate.tokenization.bpe import ChunkEncoder
 from curate.tokenization.shards import TokenShardWriter, token_dtype
 
-SPLITS = ("train", "val")
+SPLITS = ("train", "val", "test")  # the int8 codes 0, 1, 2 in the docs tables
 DOCS_SCHEMA = pa.schema(
     [
         pa.field("id", pa.string()),
-        pa.field("split", pa.int8()),  # 0 train, 1 val
+        pa.field("split", pa.int8()),  # 0 train, 1 val, 2 test
         pa.field("row", pa.int64()),  # row in the input shard
         pa.field("length", pa.int64()),  # text tokens, the EOT before them not counted
     ]
@@ -54,12 +54,21 @@ INDEX_SCHEMA = pa.schema(
 COPY_CHUNK = 1 << 24  # tokens copied per write while packing
 
 
-def val_mask(ids: list[str], seed: int, fraction: float) -> np.ndarray:
-    """True for the documents of the validation split: a hash of (seed, id), stable across runs."""
-    if fraction <= 0:
-        return np.zeros(len(ids), bool)
-    cut = int(fraction * 2**64)
-    return np.fromiter((xxhash.xxh64_intdigest(i, seed=seed) < cut for i in ids), bool, len(ids))
+def split_codes(ids: list[str], seed: int, val_fraction: float, test_fraction: float = 0.0) -> np.ndarray:
+    """Each document's split (0 train, 1 val, 2 test) from a hash of (seed, id), stable across runs.
+
+    val takes the hashes below `val_fraction * 2**64` and test the band just above it, so adding a
+    test split leaves every val document where it was.
+    """
+    codes = np.zeros(len(ids), np.int8)
+    if val_fraction <= 0 and test_fraction <= 0:
+        return codes
+    h = np.fromiter((xxhash.xxh64_intdigest(i, seed=seed) for i in ids), np.uint64, len(ids))
+    val_cut = np.uint64(min(int(val_fraction * 2**64), 2**64 - 1))
+    test_cut = np.uint64(min(int((val_fraction + test_fraction) * 2**64), 2**64 - 1))
+    codes[h < test_cut] = 2
+    codes[h < val_cut] = 1
+    return codes
 
 
 @dataclass
@@ -125,14 +134,23 @@ def _encoder(tok: Tokenizer, dtype: np.dtype) -> ChunkEncoder:
 
 
 def encode_part(
-    tok: Tokenizer, eot: int, path: str | Path, prefix: Path, seed: int, val_fraction: float
+    tok: Tokenizer,
+    eot: int,
+    path: str | Path,
+    prefix: Path,
+    seed: int,
+    val_fraction: float,
+    test_fraction: float = 0.0,
 ) -> PartResult:
-    """Encode one Parquet shard into `<prefix>.{train,val}.tok` and `<prefix>.docs.parquet` (temp names)."""
+    """Encode one Parquet shard into `<prefix>.{train,val,test}.tok` and `<prefix>.docs.parquet` (temp names)."""
     dtype = token_dtype(tok.get_vocab_size())
     encoder = _encoder(tok, dtype)
     eot_bytes = np.array([eot], dtype).tobytes()
     tag = f".tmp-{os.getpid()}"
-    files = {s: prefix.with_name(f"{prefix.name}.{s}{tag}") for s in ("train.tok", "val.tok", "docs.parquet")}
+    files = {
+        s: prefix.with_name(f"{prefix.name}.{s}{tag}")
+        for s in (*(f"{x}.tok" for x in SPLITS), "docs.parquet")
+    }
     prefix.parent.mkdir(parents=True, exist_ok=True)
     outs = {s: open(files[f"{s}.tok"], "wb") for s in SPLITS}
     docs = pq.ParquetWriter(files["docs.parquet"], DOCS_SCHEMA, compression="zstd")
@@ -148,16 +166,17 @@ def encode_part(
             result.chars += sum(map(len, texts))
             kept_ids = [i for i, k in zip(ids, keep) if k]
             kept_tokens = [t for t, k in zip(tokens, keep) if k]
-            is_val = val_mask(kept_ids, seed, val_fraction)
-            for split, val in (("train", False), ("val", True)):
-                data = _with_eots([t for t, v in zip(kept_tokens, is_val.tolist()) if v == val], eot_bytes)
+            codes = split_codes(kept_ids, seed, val_fraction, test_fraction)
+            code_list = codes.tolist()
+            for code, split in enumerate(SPLITS):
+                data = _with_eots([t for t, c in zip(kept_tokens, code_list) if c == code], eot_bytes)
                 outs[split].write(data)
                 result.tokens[split] += len(data) // dtype.itemsize
             docs.write_table(
                 pa.table(
                     {
                         "id": pa.array(kept_ids, pa.string()),
-                        "split": pa.array(is_val.astype(np.int8)),
+                        "split": pa.array(codes),
                         "row": pa.array(row + np.flatnonzero(keep)),
                         "length": pa.array(lens[keep]),
                     },
@@ -249,11 +268,11 @@ def pack(parts: list[Path], out_dir: Path, tokenizer_path: Path, shard_tokens: i
     )
     pq.write_table(index, tmp / "index.parquet", compression="zstd")
     shutil.copyfile(tokenizer_path, tmp / "tokenizer.json")
-    meta["tokens"] = meta["train_tokens"] + meta["val_tokens"]
+    meta["tokens"] = sum(meta[f"{split}_tokens"] for split in SPLITS)
     meta["docs"] = len(table)
     # Swap in: drop the old outputs, move the new ones, meta.json last (it marks a complete pack).
     (out_dir / "meta.json").unlink(missing_ok=True)
-    for old in [*out_dir.glob("train_*.bin"), *out_dir.glob("val_*.bin")]:
+    for old in [p for split in SPLITS for p in out_dir.glob(f"{split}_*.bin")]:
         old.unlink()
     for f in sorted(tmp.iterdir()):
         os.replace(f, out_dir / f.name)

@@ -63,7 +63,7 @@ def run_cli(*args: str) -> str:
 
 
 def read_tokens(out: Path) -> dict[str, list[np.ndarray]]:
-    return {s: [contract_reader(p) for p in sorted(out.glob(f"{s}_*.bin"))] for s in ("train", "val")}
+    return {s: [contract_reader(p) for p in sorted(out.glob(f"{s}_*.bin"))] for s in ("train", "val", "test")}
 
 
 def digests(out: Path) -> dict[str, str]:
@@ -86,6 +86,8 @@ def tokenized(tmp_path_factory) -> tuple[Path, list[dict]]:
         "--shard-tokens",
         "2000",
         "--val-fraction",
+        "0.2",
+        "--test-fraction",
         "0.2",
     )
     return tmp / "out", docs
@@ -137,7 +139,7 @@ def test_every_document_decodes_back_from_the_shards_via_the_index(tokenized) ->
     ids = [r["id"] for r in index]
     assert len(ids) == len(set(ids))
     assert set(ids) == {d["id"] for d in docs if d["text"]}
-    assert {r["split"] for r in index} == {"train", "val"}
+    assert {r["split"] for r in index} == {"train", "val", "test"}
 
 
 def test_header_counts_sum_to_the_index_and_shards_hold_whole_documents(tokenized) -> None:
@@ -174,12 +176,32 @@ def test_split_is_by_document_id_whatever_the_file_layout(tokenized, tmp_path: P
         str(out / "tokenizer.json"),
         "--val-fraction",
         "0.2",
+        "--test-fraction",
+        "0.2",
     )
-    val = {r["id"] for r in pq.read_table(out / "index.parquet").to_pylist() if r["split"] == "val"}
-    val2 = {
-        r["id"] for r in pq.read_table(tmp_path / "out" / "index.parquet").to_pylist() if r["split"] == "val"
-    }
-    assert val == val2 and 0.1 < len(val) / len(docs) < 0.3
+
+    def ids(path: Path, split: str) -> set[str]:
+        return {r["id"] for r in pq.read_table(path / "index.parquet").to_pylist() if r["split"] == split}
+
+    for split in ("val", "test"):
+        assert ids(out, split) == ids(tmp_path / "out", split)
+        assert 0.1 < len(ids(out, split)) / len(docs) < 0.3
+    assert not ids(out, "val") & ids(out, "test")
+    # without a test split, val holds exactly the same documents: test takes the next hash band
+    run_cli(
+        "--input",
+        str(tmp_path / "in" / "*.parquet"),
+        "--out",
+        str(tmp_path / "no-test"),
+        "--tokenizer",
+        str(out / "tokenizer.json"),
+        "--val-fraction",
+        "0.2",
+        "--test-fraction",
+        "0",
+    )
+    assert ids(tmp_path / "no-test", "val") == ids(out, "val") and not ids(tmp_path / "no-test", "test")
+    assert not list((tmp_path / "no-test").glob("test_*.bin"))
 
 
 def test_rerun_and_resume_are_byte_identical(tmp_path: Path) -> None:
@@ -350,6 +372,11 @@ def test_stage_config_is_checked(tmp_path: Path) -> None:
     """)
     )
     with pytest.raises(ConfigError, match="val_fraction"):
+        load_pipeline(yaml_path)
+    yaml_path.write_text(
+        yaml_path.read_text().replace("val_fraction: 1.5", "val_fraction: 0.6, test_fraction: 0.4")
+    )
+    with pytest.raises(ConfigError, match="nothing would be left to train on"):
         load_pipeline(yaml_path)
 
 

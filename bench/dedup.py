@@ -35,8 +35,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.normalize import word_ngrams  # noqa: E402
-from curate.normalize import words as norm_words  # noqa: E402
+from curate.text.normalize import word_ngrams  # noqa: E402
+from curate.text.normalize import words as norm_words  # noqa: E402
 
 NGRAM, BANDS, ROWS = 5, 14, 8
 THRESHOLD = (1 / BANDS) ** (1 / ROWS)  # ~0.72: where a pair becomes a candidate with p ~ 1/2

@@ -1,7 +1,7 @@
 """Vectorised hashing of the word n-grams of normalised text.
 
 Hashing every 13-gram of every document in Python is the hot path of decontamination, so a
-batch of documents is normalised (`curate.normalize.normalize_text`, as in dedup), encoded to
+batch of documents is normalised (`curate.text.normalize.normalize_text`, as in dedup), encoded to
 UTF-8 and joined by single spaces into one byte buffer. A polynomial prefix hash over that
 buffer gives the hash of any byte span in O(1):
 
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from curate.normalize import normalize_text
+from curate.text.normalize import normalize_text
 
 _P = 0x9E3779B97F4A7C15  # odd: invertible modulo 2^64
 _PINV = pow(_P, -1, 1 << 64)

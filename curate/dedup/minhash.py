@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from curate.normalize import normalize_text
+from curate.text.normalize import normalize_text
 
 U64 = np.uint64
 # Distinct odd multipliers per position in the n-gram, so "a b" and "b a" hash differently.
@@ -72,7 +72,7 @@ def shingle_hashes(word_lists: Sequence[list[str]], ngram: int) -> tuple[np.ndar
 
     Returns (hashes, counts): document d owns hashes[offsets[d]:offsets[d] + counts[d]] with
     offsets the exclusive cumsum of counts. A document shorter than `ngram` words has one shingle
-    (its whole text), an empty one none: the same rule as `curate.normalize.word_ngrams`.
+    (its whole text), an empty one none: the same rule as `curate.text.normalize.word_ngrams`.
     """
     norm = normalise_batch([" ".join(w) for w in word_lists])
     return batch_shingles(norm, ngram)
@@ -154,7 +154,7 @@ def jaccard_estimate(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
     return (sig_a == sig_b).mean(axis=-1)
 
 
-# ASCII fast path of curate.normalize.normalize_text: NFKC is the identity on ASCII, and one
+# ASCII fast path of curate.text.normalize.normalize_text: NFKC is the identity on ASCII, and one
 # str.translate does lowercase + punctuation/underscore -> space + digits -> 0 (3x faster than
 # the three regex passes). tests check it against normalize_text on every ASCII character.
 _ASCII = {c: " " for c in range(128) if not chr(c).isalnum() and not chr(c).isspace()}

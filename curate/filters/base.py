@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import ClassVar
 
-from curate.filters.tokens import split_words
+from curate.text.words import split_words
 
 
 class DocView:
@@ -37,7 +37,7 @@ class DocView:
 
     @property
     def words(self) -> list[str]:
-        """Word tokens as datatrove's English tokenizer would give them (see curate.filters.tokens)."""
+        """Word tokens as datatrove's English tokenizer would give them (see curate.text.words)."""
         if self._words is None:
             self._words = split_words(self._text)
         return self._words

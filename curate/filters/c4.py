@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datatrove.utils.text import TERMINAL_PUNCTUATION
 
 from curate.filters.base import DocView, Filter
-from curate.filters.tokens import split_words
+from curate.text.words import split_words
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")

@@ -17,9 +17,9 @@ from curate.decontam.benchmarks import BenchmarkSpec, load_benchmark
 from curate.decontam.index import build_index
 from curate.decontam.ngrams import TextBatch
 from curate.decontam.scan import scan_texts
-from curate.normalize import normalize_text
 from curate.runner import Pipeline
 from curate.stages.decontaminate import Decontaminate
+from curate.text.normalize import normalize_text
 from tests.warcs import PARAGRAPHS
 
 SITE = "https://pyblog.example.com"

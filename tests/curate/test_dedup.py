@@ -26,9 +26,9 @@ from curate.dedup.minhash import (
     word_hashes,
 )
 from curate.manifest import Manifest
-from curate.normalize import normalize_text, word_ngrams
 from curate.runner import Pipeline
 from curate.stages.dedup import DedupConfig, MinhashConfig
+from curate.text.normalize import normalize_text, word_ngrams
 
 RNG = random.Random(7)
 VOCAB = ["".join(RNG.choices("abcdefghijklmnopqrstuvwxyz", k=RNG.randint(3, 9))) for _ in range(3000)]
@@ -357,7 +357,7 @@ def test_unknown_key_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_ascii_fast_path_matches_normalize_text() -> None:
-    from curate.normalize import normalize_text
+    from curate.text.normalize import normalize_text
 
     every = "".join(chr(c) for c in range(128))
     rng = random.Random(0)

@@ -15,10 +15,10 @@ from curate.filters.c4 import C4, count_sentences
 from curate.filters.fineweb import FineWeb
 from curate.filters.gopher import GopherQuality, GopherQualityParams, GopherRepetition
 from curate.filters.regex import RegexConfig, RegexFilter
-from curate.filters.tokens import split_words
 from curate.runner import Pipeline
 from curate.stage import ShardStats
 from curate.stages.filter import Filter, FilterConfig
+from curate.text.words import split_words
 from tests.warcs import small_crawl
 
 PROSE = (

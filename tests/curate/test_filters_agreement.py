@@ -1,7 +1,7 @@
 """Our fast Gopher / C4 / FineWeb filters agree with datatrove's own on the sample crawl.
 
 datatrove tokenises English with spaCy (`split_into_words`); ours uses a regex that mimics it
-(curate/filters/tokens.py). Decisions must agree on >= 99% of documents per family.
+(curate/text/words.py). Decisions must agree on >= 99% of documents per family.
 """
 
 from __future__ import annotations

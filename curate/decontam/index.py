@@ -93,10 +93,17 @@ class NgramIndex:
 
 
 def build_index(
-    items: list[BenchmarkItem], ngram: int, min_words: int = 1, max_item_frequency: int | None = None
+    items: list[BenchmarkItem],
+    ngram: int,
+    min_words: int = 1,
+    max_item_frequency: int | None = None,
+    cjk_ngram: int | None = None,
+    t2s: bool = False,
 ) -> NgramIndex:
-    """Hash every item; drop keys shared by more than `max_item_frequency` items (boilerplate)."""
-    hasher = NgramHasher(ngram, min_words)
+    """Hash every item; drop keys shared by more than `max_item_frequency` items (boilerplate).
+
+    Chinese and Japanese items are keyed by `cjk_ngram` characters (curate.decontam.ngrams)."""
+    hasher = NgramHasher(ngram, min_words, cjk_ngram, t2s)
     hashes, item, lengths = hasher.item_hashes([it.text for it in items])
     # one row per (key, item): an n-gram repeated inside an item counts once
     pairs = np.unique(np.stack([hashes, item.astype(np.uint64)], axis=1), axis=0)
@@ -115,6 +122,7 @@ def build_index(
         "items_not_indexed": dict(short),  # fewer than min_words words, or only boilerplate keys
         "keys": int(len(keys)),
         "keys_dropped_item_frequency": dropped,
+        "t2s": t2s,  # documents are normalised the same way when scanned
     }
     keys = np.ascontiguousarray(keys, dtype=np.uint64)
     return NgramIndex(

@@ -60,12 +60,12 @@ def _ascii_table() -> bytes:
 _ASCII = _ascii_table()
 
 
-def normalized_bytes(text: str) -> bytes:
-    """UTF-8 of `normalize_text(text)`; plain ASCII text takes a bytes.translate fast path
+def normalized_bytes(text: str, t2s: bool = False) -> bytes:
+    """UTF-8 of `normalize_text(text, t2s)`; plain ASCII text takes a bytes.translate fast path
     (normalisation was the slowest step), anything else goes through normalize_text itself."""
     if text.isascii():
         return b" ".join(text.encode("ascii").translate(_ASCII).split())
-    return normalize_text(text).encode("utf-8")
+    return normalize_text(text, t2s).encode("utf-8")
 
 
 def _mix(h: np.ndarray) -> np.ndarray:
@@ -88,8 +88,8 @@ class TextBatch:
     doc_first_word: np.ndarray  # int64, len(texts) + 1: the first word of each text
 
     @classmethod
-    def from_texts(cls, texts: list[str]) -> TextBatch:
-        encoded = [normalized_bytes(t or "") for t in texts]
+    def from_texts(cls, texts: list[str], t2s: bool = False) -> TextBatch:
+        encoded = [normalized_bytes(t or "", t2s) for t in texts]
         keep = [i for i, b in enumerate(encoded) if b]  # empty texts have no words
         joined = b" ".join(encoded[i] for i in keep)
         buf = np.frombuffer(joined, dtype=np.uint8)
@@ -156,27 +156,54 @@ class TextBatch:
 class NgramHasher:
     """Hashes of benchmark items: the n-grams of long items, the whole text of short ones.
 
-    Keys made mostly of numbers are left out (see `TextBatch.wordy`)."""
+    An item whose normalised words are mostly Han/Kana characters (a Chinese or Japanese item)
+    is keyed by `cjk_n`-grams, character n-grams of about the same span of text as `n` English
+    words; the others by `n`-grams. Keys made mostly of numbers are left out (`TextBatch.wordy`)."""
 
-    def __init__(self, n: int, min_words: int = 1) -> None:
+    def __init__(self, n: int, min_words: int = 1, cjk_n: int | None = None, t2s: bool = False) -> None:
         self.n = n
         self.min_words = min_words
+        self.cjk_n = cjk_n or n
+        self.t2s = t2s
+
+    def key_lengths(self, batch: TextBatch, n_texts: int) -> np.ndarray:
+        """The key length of each item: `cjk_n` where most words are Han/Kana, else `n`."""
+        out = np.full(n_texts, self.n, dtype=np.int64)
+        if self.cjk_n == self.n or not batch.num_words:
+            return out
+        # A normalised Han/Kana word is one 3-byte (or 4-byte) character starting at 0xE2..0xF0;
+        # other words of that shape (a lone Greek or Thai letter...) are rare enough to ignore.
+        first = batch.buf[batch.word_start]
+        cjk = ((first >= 0xE2) & (batch.word_end - batch.word_start <= 4)).astype(np.int64)
+        per_doc = np.zeros(n_texts, dtype=np.int64)
+        np.add.at(per_doc, batch.word_doc, cjk)
+        counts = np.diff(batch.doc_first_word)
+        out[(2 * per_doc >= counts) & (counts > 0)] = self.cjk_n
+        return out
 
     def item_hashes(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(hashes, item index, word length of the key) of every key of every item."""
-        batch = TextBatch.from_texts(texts)
-        hashes, first = batch.ngrams(self.n)
-        wordy = batch.wordy(first, self.n)
-        hashes, first = hashes[wordy], first[wordy]
-        item = batch.word_doc[first]
-        lengths = np.full(len(hashes), self.n, dtype=np.int32)
+        batch = TextBatch.from_texts(texts, self.t2s)
+        key_len = self.key_lengths(batch, len(texts))
+        parts_h, parts_item, parts_len = [], [], []
+        for m in np.unique(key_len).tolist():
+            hashes, first = batch.ngrams(m)
+            mine = key_len[batch.word_doc[first]] == m
+            hashes, first = hashes[mine], first[mine]
+            wordy = batch.wordy(first, m)
+            parts_h.append(hashes[wordy])
+            parts_item.append(batch.word_doc[first[wordy]])
+            parts_len.append(np.full(int(wordy.sum()), m, dtype=np.int32))
         counts = np.diff(batch.doc_first_word)
-        short = np.flatnonzero((counts < self.n) & (counts >= self.min_words))
+        short = np.flatnonzero((counts < key_len) & (counts >= self.min_words))
         if len(short):
             short = short[batch.wordy(batch.doc_first_word[short], counts[short])]
         if len(short):
             s_first, s_last = batch.doc_first_word[short], batch.doc_first_word[short + 1] - 1
-            hashes = np.concatenate((hashes, batch.span_hash(s_first, s_last)))
-            item = np.concatenate((item, short))
-            lengths = np.concatenate((lengths, counts[short].astype(np.int32)))
-        return hashes, item.astype(np.int32), lengths
+            parts_h.append(batch.span_hash(s_first, s_last))
+            parts_item.append(short)
+            parts_len.append(counts[short].astype(np.int32))
+        if not parts_h:
+            return np.zeros(0, dtype=_U64), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+        hashes = np.concatenate(parts_h).astype(_U64)
+        return hashes, np.concatenate(parts_item).astype(np.int32), np.concatenate(parts_len).astype(np.int32)

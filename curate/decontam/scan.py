@@ -13,10 +13,12 @@ import numpy as np
 
 from curate.decontam.index import NgramIndex
 from curate.decontam.ngrams import TextBatch
+from curate.text.words import CJK_CLASS
 
-# A normalised word is a maximal run of these characters (normalize_text turns every other
-# character into a space), so the i-th match of this pattern in a text is its i-th word.
-_WORD = re.compile(r"[^\W_]+")
+# A normalised word is a Han/Kana character or a maximal run of the other word characters
+# (normalize_text turns every other character into a space), so the i-th match of this pattern
+# in a text is its i-th word.
+_WORD = re.compile(f"[{CJK_CLASS}]|[^\\W_{CJK_CLASS}]+")
 
 
 @dataclass
@@ -38,7 +40,7 @@ class DocMatch:
 
 def scan_texts(index: NgramIndex, texts: list[str]) -> tuple[TextBatch, list[DocMatch | None]]:
     """Hash every n-gram of `texts` (and the m-grams for short items) and collect the hits."""
-    batch = TextBatch.from_texts(texts)
+    batch = TextBatch.from_texts(texts, bool(index.info.get("t2s")))
     matches: list[DocMatch | None] = [None] * len(texts)
     for m in index.lengths:
         hashes, first = batch.ngrams(m)

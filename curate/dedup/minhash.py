@@ -1,4 +1,4 @@
-"""Vectorised MinHash over word n-gram shingles of normalised text.
+"""Vectorised MinHash over word n-gram shingles of normalised text (character n-grams in Han/Kana).
 
 datasketch hashes every shingle in Python (sha1) and applies the permutations per document;
 that is most of its time. Here a whole batch of documents is handled in numpy, with no Python
@@ -163,13 +163,13 @@ _ASCII.update({ord(d): "0" for d in "123456789"})
 _ASCII_TABLE = str.maketrans(_ASCII)
 
 
-def normalised_words(text: str | None) -> tuple[str, list[str]]:
-    """(normalised text, its words): the same as `normalize_text(text)` and its split."""
+def normalised_words(text: str | None, t2s: bool = False) -> tuple[str, list[str]]:
+    """(normalised text, its words): the same as `normalize_text(text, t2s)` and its split."""
     text = text or ""
     if text.isascii():
         ws = text.translate(_ASCII_TABLE).split()
         return " ".join(ws), ws
-    norm = normalize_text(text)
+    norm = normalize_text(text, t2s)
     return norm, (norm.split(" ") if norm else [])
 
 
@@ -207,11 +207,13 @@ class Normalised(NamedTuple):
     doc_words: np.ndarray  # int64, n
 
 
-def normalise_batch(texts: pa.Array | Sequence[str | None]) -> Normalised:
+def normalise_batch(texts: pa.Array | Sequence[str | None], t2s: bool = False) -> Normalised:
     """Normalise a batch of texts in numpy: the same words as `normalised_words` on each text.
 
     ASCII texts (the bulk of a crawl) go through the byte table; the others through
-    `normalize_text` one by one (NFKC and Unicode classes have no byte-level shortcut).
+    `normalize_text` one by one (NFKC and Unicode classes have no byte-level shortcut). Han and
+    Kana characters are words of their own there, so shingles of Chinese and Japanese text are
+    character n-grams (curate.text.normalize).
     """
     arr = texts if isinstance(texts, (pa.Array, pa.ChunkedArray)) else pa.array(texts, pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
@@ -220,7 +222,7 @@ def normalise_batch(texts: pa.Array | Sequence[str | None]) -> Normalised:
     ascii_ = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
     if not ascii_.all():
         other = np.flatnonzero(~ascii_)
-        fixed = [normalize_text(t) for t in arr.take(pa.array(other)).to_pylist()]
+        fixed = [normalize_text(t, t2s) for t in arr.take(pa.array(other)).to_pylist()]
         arr = pc.replace_with_mask(arr, pa.array(~ascii_), pa.array(fixed, pa.large_string()))
         arr = arr.cast(pa.large_string())
     n = len(arr)

@@ -3,7 +3,9 @@
 A filter looks at one document through a `DocView` and returns `None` (keep) or a snake_case
 reason (drop). The view computes the expensive things (word tokens, lines) once per document
 and shares them between filters; a filter that rewrites the text (C4 drops lines, `regex` drops
-lines) assigns `view.text`, which invalidates the cached tokens.
+lines) assigns `view.text`, which invalidates the cached tokens. Words follow the document's
+`lang` (written by the language filter, which runs first): Han and Kana characters one by one for
+Chinese and Japanese, the English rules otherwise (curate.text.words).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import ClassVar
 
-from curate.text.words import split_words
+from curate.text.words import words_for
 
 
 class DocView:
@@ -36,10 +38,15 @@ class DocView:
         self._words = self._lines = None
 
     @property
+    def lang(self) -> str | None:
+        return self.record.get("lang")
+
+    @property
     def words(self) -> list[str]:
-        """Word tokens as datatrove's English tokenizer would give them (see curate.text.words)."""
+        """Word tokens of the document's language (curate.text.words): for English and documents
+        without a `lang`, as datatrove's English tokenizer would give them."""
         if self._words is None:
-            self._words = split_words(self._text)
+            self._words = words_for(self.record.get("lang"))(self._text)
         return self._words
 
     @property

@@ -4,6 +4,11 @@ Line level: a line is dropped when it lacks terminal punctuation, has fewer than
 over 1000 characters, mentions javascript or a cookie/terms-of-use phrase. Document level: the
 document is dropped for `lorem_ipsum`, `curly_bracket`, or `too_few_sentences` (fewer than 5
 sentences in the kept lines). A kept document's text becomes its kept lines.
+
+Chinese and Japanese documents (by `lang`): words are counted in characters (curate.text.words),
+a line may also end with CJK sentence-final punctuation (。！？ and a closing quote or bracket after
+it), and the policy phrases include their Chinese and Japanese forms; thresholds per language come
+from curate.filters.profiles.
 """
 
 from __future__ import annotations
@@ -15,12 +20,19 @@ from dataclasses import dataclass
 from datatrove.utils.text import TERMINAL_PUNCTUATION
 
 from curate.filters.base import DocView, Filter
-from curate.text.words import split_words
+from curate.filters.profiles import LanguageParams
+from curate.text.words import is_cjk_lang, split_words, split_words_cjk
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
 POLICY_SUBSTRINGS = (
     "terms of use", "privacy policy", "cookie policy", "uses cookies", "use of cookies", "use cookies",
+)  # fmt: skip
+# Full-width forms and the closing quotes / brackets that follow a sentence end in CJK text.
+CJK_END_PUNCTUATION = (*END_PUNCTUATION, "。", "！", "？", "．", "」", "』", "”", "’", "）", "】")
+CJK_POLICY_SUBSTRINGS = (
+    *POLICY_SUBSTRINGS, "使用条款", "服务条款", "隐私政策", "隱私權政策", "隐私声明", "cookie政策",
+    "使用cookie", "使用 cookie", "利用規約", "プライバシーポリシー", "クッキー", "個人情報保護方針",
 )  # fmt: skip
 
 
@@ -42,13 +54,13 @@ def _is_punct(token: str) -> bool:
     return all(unicodedata.category(c)[0] == "P" for c in token)
 
 
-def count_sentences(line: str) -> int:
+def count_sentences(line: str, cjk: bool = False) -> int:
     """Sentences as spaCy's Sentencizer splits them (datatrove's `split_into_sentences`).
 
     A new sentence starts at the first token that is not punctuation after a sentence-final
-    token ('.', '!', '?' and the other scripts' terminal marks).
+    token ('.', '!', '?' and the other scripts' terminal marks, 。！？ included).
     """
-    tokens = split_words(line)
+    tokens = split_words_cjk(line) if cjk else split_words(line)
     if not tokens:
         return 0
     n, seen_end = 1, False
@@ -64,24 +76,30 @@ def count_sentences(line: str) -> int:
 class C4(Filter):
     name = "c4"
 
-    def __init__(self, params: C4Params | None = None) -> None:
+    def __init__(self, params: C4Params | None = None, languages: dict | None = None) -> None:
         super().__init__()
         self.p = params or C4Params()
+        self.params = LanguageParams(self.name, self.p, languages)
 
     def check(self, doc: DocView) -> str | None:
-        p = self.p
+        p = self.params.get(doc.lang)
+        cjk = is_cjk_lang(doc.lang)
+        # Whitespace separates words except in Han/Kana runs, where a "word" is a whole clause.
+        split = split_words_cjk if cjk else str.split
+        end_punct = CJK_END_PUNCTUATION if cjk else END_PUNCTUATION
+        policy = CJK_POLICY_SUBSTRINGS if cjk else POLICY_SUBSTRINGS
         kept: list[str] = []
         sentences = 0
         dropped = 0
         for line in doc.lines:
             line = line.strip()
-            words = line.split()
+            words = split(line)
             if p.max_word_length != -1 and any(len(w) > p.max_word_length for w in words):
                 dropped += 1
                 continue
             if p.remove_citations and "[" in line:
                 line = CITATION.sub("", line)
-            if p.filter_no_terminal_punct and (not line.endswith(END_PUNCTUATION) or line.endswith("...")):
+            if p.filter_no_terminal_punct and (not line.endswith(end_punct) or line.endswith("...")):
                 dropped += 1
                 continue
             if len(words) < p.min_words_per_line:
@@ -95,12 +113,12 @@ class C4(Filter):
                 continue
             if p.filter_curly_bracket and "{" in line:
                 return "curly_bracket"
-            if p.filter_policy and any(s in lower for s in POLICY_SUBSTRINGS):
+            if p.filter_policy and any(s in lower for s in policy):
                 dropped += 1
                 continue
             # Only whether the total reaches the minimum matters: stop tokenising once it does.
             if p.min_num_sentences != -1 and sentences < p.min_num_sentences:
-                sentences += count_sentences(line)
+                sentences += count_sentences(line, cjk)
             kept.append(line)
         if sentences < p.min_num_sentences:
             return "too_few_sentences"

@@ -2,7 +2,8 @@
 
 Drops documents whose non-empty lines mostly lack terminal punctuation (`line_punct_ratio`), are
 mostly short (`short_line_ratio`), repeat each other (`char_dup_ratio`), or that are lists: many
-newlines per word (`list_ratio`).
+newlines per word (`list_ratio`). Thresholds per document language: curate.filters.profiles
+(Chinese and Japanese sentence ends 。！？ are in datatrove's TERMINAL_PUNCTUATION already).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datatrove.utils.text import TERMINAL_PUNCTUATION
 
 from curate.filters.base import DocView, Filter
 from curate.filters.gopher import duplicates
+from curate.filters.profiles import LanguageParams
 
 _STOP_CHARS = tuple(TERMINAL_PUNCTUATION)
 
@@ -30,12 +32,13 @@ class FineWebParams:
 class FineWeb(Filter):
     name = "fineweb"
 
-    def __init__(self, params: FineWebParams | None = None) -> None:
+    def __init__(self, params: FineWebParams | None = None, languages: dict | None = None) -> None:
         super().__init__()
         self.p = params or FineWebParams()
+        self.params = LanguageParams(self.name, self.p, languages)
 
     def check(self, doc: DocView) -> str | None:
-        p, text = self.p, doc.text
+        p, text = self.params.get(doc.lang), doc.text
         lines = [line for line in text.split("\n") if line.strip()]
         if not lines:
             return "empty"

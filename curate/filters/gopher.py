@@ -15,6 +15,8 @@ import numpy as np
 from datatrove.utils.text import PUNCTUATION_SET
 
 from curate.filters.base import DocView, Filter
+from curate.filters.profiles import LanguageParams
+from curate.text.words import is_cjk_lang
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _HAS_ALPHA = re.compile(r"[^\W\d_]")  # a letter: what str.isalpha() accepts, per character
@@ -37,13 +39,21 @@ class GopherQualityParams:
 class GopherQuality(Filter):
     name = "gopher_quality"
 
-    def __init__(self, params: GopherQualityParams | None = None) -> None:
+    def __init__(self, params: GopherQualityParams | None = None, languages: dict | None = None) -> None:
         super().__init__()
         self.p = params or GopherQualityParams()
-        self.stop_words = frozenset(self.p.stop_words)
+        self.params = LanguageParams(self.name, self.p, languages)
+        self._stop_words: dict[int, frozenset[str]] = {}
+
+    def stop_words(self, p: GopherQualityParams) -> frozenset[str]:
+        key = id(p)  # one frozenset per parameter set (they live as long as the filter)
+        if key not in self._stop_words:
+            self._stop_words[key] = frozenset(p.stop_words)
+        return self._stop_words[key]
 
     def check(self, doc: DocView) -> str | None:
-        p, text, words = self.p, doc.text, doc.words
+        p, text = self.params.get(doc.lang), doc.text
+        words = doc.words
         n_words = len(words) or 1  # a wordless text fails min_doc_words first; no division by zero
         # Per-token tests run once per distinct token (a page repeats most of its words).
         counts = Counter(words)
@@ -79,7 +89,7 @@ class GopherQuality(Filter):
             alpha = sum(c for w, c in counts.items() if w.isalpha() or _HAS_ALPHA.search(w))
             if alpha / n_words < p.min_alpha_words_ratio:
                 return "gopher_below_alpha_threshold"
-        if p.min_stop_words and len(self.stop_words.intersection(counts)) < p.min_stop_words:
+        if p.min_stop_words and len(self.stop_words(p).intersection(counts)) < p.min_stop_words:
             return "gopher_enough_stop_words"  # datatrove's name for "too few stop words"
         return None
 
@@ -147,15 +157,15 @@ class _NGrams:
     def chars(self, start: int, n: int) -> int:
         return int(self.cum[start + n] - self.cum[start])
 
-    def top_chars(self, n: int) -> int:
-        """Characters of the most frequent n-gram (joined by spaces) times its count.
+    def top_chars(self, n: int, spaced: bool = True) -> int:
+        """Characters of the most frequent n-gram (joined by spaces when `spaced`) times its count.
 
         Ties go to the n-gram seen first, like Counter.most_common in datatrove.
         """
         _, first, counts = np.unique(self.hashes(n), return_index=True, return_counts=True)
         top = counts.max()
         start = int(first[counts == top].min())
-        return (self.chars(start, n) + n - 1) * int(top)
+        return (self.chars(start, n) + (n - 1 if spaced else 0)) * int(top)
 
     def repeats(self, n: int) -> np.ndarray:
         """Positions whose n-gram occurred earlier in the document."""
@@ -202,12 +212,13 @@ class _NGrams:
 class GopherRepetition(Filter):
     name = "gopher_repetition"
 
-    def __init__(self, params: GopherRepetitionParams | None = None) -> None:
+    def __init__(self, params: GopherRepetitionParams | None = None, languages: dict | None = None) -> None:
         super().__init__()
         self.p = params or GopherRepetitionParams()
+        self.params = LanguageParams(self.name, self.p, languages)
 
     def check(self, doc: DocView) -> str | None:
-        p, text = self.p, doc.text
+        p, text = self.params.get(doc.lang), doc.text
         if not text:
             return "empty"
         size = len(text)
@@ -224,11 +235,15 @@ class GopherRepetition(Filter):
         if p.dup_line_char_frac and dup_chars / size > p.dup_line_char_frac:
             return "dup_line_char_frac"
 
+        if not p.top_n_grams and not p.dup_n_grams:
+            return None
         grams = _NGrams(doc.words)
         n_words = len(doc.words)
+        # Han/Kana words are adjacent characters: their n-grams have no separating spaces.
+        spaced = not is_cjk_lang(doc.lang)
         for n, frac in p.top_n_grams:
             n = int(n)
-            if n_words >= n and grams.top_chars(n) / size > frac:
+            if n_words >= n and grams.top_chars(n, spaced) / size > frac:
                 return f"top_{n}_gram"
         # A repeated n-gram starts at a position where the shortest configured n-gram repeats too,
         # and the characters the greedy scan counts lie inside the union of those windows. When

@@ -26,6 +26,7 @@ from curate.config import ConfigError, from_dict
 from curate.filters import QUALITY_FAMILIES, DocFilter, DocView
 from curate.filters.classifier import ClassifierConfig, ClassifierFilter
 from curate.filters.language import DEFAULT_LID_MODEL, LanguageConfig, LanguageFilter, resolve_model
+from curate.filters.profiles import language_params
 from curate.filters.regex import RegexConfig, RegexFilter
 from curate.stage import ShardStats, Stage, register
 
@@ -53,6 +54,22 @@ def parse_quality(entries: list[str | dict[str, dict[str, Any]]]) -> list[tuple[
     return out
 
 
+def parse_languages(languages: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """`{zh: {gopher_quality: {...}}}` -> {family: {lang: params}}, the profiles with these on top."""
+    for lang, families in (languages or {}).items():
+        unknown = sorted(set(families or {}) - set(QUALITY_FAMILIES))
+        if unknown:
+            raise ValueError(
+                f"languages.{lang}: unknown family {unknown[0]!r}; valid: {', '.join(QUALITY_FAMILIES)}"
+            )
+    return {
+        name: language_params(
+            name, cls, {lang: (fams or {}).get(name) or {} for lang, fams in (languages or {}).items()}
+        )
+        for name, (_, cls) in QUALITY_FAMILIES.items()
+    }
+
+
 @dataclass
 class FilterConfig:
     min_chars: int = 0  # documents with fewer characters of text are removed as `too_short`
@@ -62,11 +79,16 @@ class FilterConfig:
     quality: list[str | dict[str, dict[str, Any]]] = field(default_factory=list)
     language: LanguageConfig | None = None
     classifier: ClassifierConfig | None = None
+    # Per-language thresholds on top of the shipped profiles (curate.filters.profiles), e.g.
+    # {zh: {gopher_quality: {min_stop_words: 1}}}; `quality` overrides apply to English (and to
+    # documents without a language).
+    languages: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.min_chars < 0:
             raise ValueError("min_chars must be >= 0")
         parse_quality(self.quality)
+        parse_languages(self.languages)
 
 
 def _sha256(path: Path) -> str:
@@ -101,8 +123,9 @@ class Filter(Stage):
         lang = LanguageFilter(cfg.language) if cfg.language is not None else None
         if lang is not None:
             filters.append(lang)
+        by_lang = parse_languages(cfg.languages)
         for name, params in parse_quality(cfg.quality):
-            filters.append(QUALITY_FAMILIES[name][0](params))
+            filters.append(QUALITY_FAMILIES[name][0](params, by_lang[name]))
         if cfg.classifier is not None:
             filters.append(ClassifierFilter(cfg.classifier))
         return filters, lang

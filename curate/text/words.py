@@ -7,11 +7,25 @@ reproduces the parts that move the filters' statistics (punctuation as separate 
 `don't` -> `do n't`, `It's` -> `It 's`, `e.g.`/`3.5`/`10:30` kept whole, URLs whole, `...` as
 one token) in one C-level `findall`; tests/curate/test_filters_agreement.py checks that the
 filters' decisions agree with datatrove's on >= 99% of the sample crawl.
+
+Chinese and Japanese (`split_words_cjk`): whitespace does not separate their words, a
+whitespace "word" is a clause or a line. Every Han or Kana character is a token of its own; the
+runs between them (Latin identifiers, numbers, punctuation) are split by the English rules above,
+so mixed text (Chinese prose with English code names) is handled run by run. Why characters and
+not a segmenter, measured by `bench/cjk.py` on real text (Debian's manpages-zh / manpages-ja):
+jieba alone segments ~1.8 MB/s, spaCy+jieba (datatrove's `cmn_Hani`) less, and the one-regex
+character split here runs ~30 MB/s, so a segmenter would make a Chinese page ~10x slower to
+filter than an English one. What word-based rules need from a segmenter is its word count and
+length, and those are nearly proportional to characters: jieba's Han words average 1.74
+characters on that text, so `curate.filters.profiles` states FineWeb-2's word-based thresholds in
+characters (word counts and word n-gram lengths times that factor). Stop words need no
+segmenter at all: FineWeb-2's Chinese and Japanese stop words are single characters.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _PATTERN = r"""
       (?:https?://|www\.)\S+?(?=[.,;:!?)\]"']*(?:\s|$))   # a URL stays one token
@@ -65,3 +79,65 @@ def split_words(text: str) -> list[str]:
         else:
             out.extend(pieces)
     return out
+
+
+# --------------------------------------------------------------------------- Han and Kana
+# Characters that are words of their own: Han (CJK radicals, 々〆〇, ideographs and their
+# extensions and compatibility forms) and Kana (hiragana, katakana with the prolonged sound mark,
+# half-width katakana). Not the CJK punctuation (。、「」・): those stay symbols, as in English.
+# Hangul is left out: Korean separates its words with spaces.
+CJK_CLASS = (
+    "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3038-\u303c\u3041-\u309f\u30a1-\u30fa"
+    "\u30fc-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0003134f"
+)
+CJK_CHAR = re.compile(f"[{CJK_CLASS}]")
+# The English pattern with its word characters narrowed to non-CJK ones, behind one alternative
+# that takes a Han or Kana character alone: one C-level findall for mixed text too. Symbols
+# ([^\w\s]) keep their class: Han and Kana are word characters, so never symbols.
+_W = "[^\\W{cjk}]"
+
+
+def _narrow(pattern: str) -> str:
+    pattern = pattern.replace(r"[^\w\s]", "<SYMBOL>").replace(r"(?<![\w.:])", "(?<![.:])(?<!<W>)")
+    pattern = pattern.replace(r"[^\W\d_]", "[^\\W\\d_{cjk}]").replace(r"\w", "<W>")
+    # A URL ends at the first Han/Kana character or CJK punctuation too (Chinese text runs on
+    # after a link without a space).
+    stop = r"\s{cjk}\u3000-\u303f\uff01-\uff0f\uff1a-\uff20"
+    pattern = pattern.replace(r"\S+?(?=", f"[^{stop}]+?(?=").replace(r"(?:\s|$)", f"(?:[{stop}]|$)")
+    return pattern.replace("<SYMBOL>", r"[^\w\s]").replace("<W>", _W)
+
+
+_CJK_PATTERN = "[{cjk}] |" + _narrow(_PATTERN)
+_TOKEN_CJK = re.compile(_CJK_PATTERN.replace("{contractions}", "").replace("{cjk}", CJK_CLASS), re.VERBOSE)
+_TOKEN_CJK_NT = re.compile(
+    _CJK_PATTERN.replace("{contractions}", _narrow(_CONTRACTIONS)).replace("{cjk}", CJK_CLASS), re.VERBOSE
+)
+# Languages whose text is split by `split_words_cjk` (fastText lid.176 labels): Chinese (and its
+# Wu and Cantonese labels) and Japanese.
+CJK_LANGS = frozenset({"zh", "ja", "wuu", "yue"})
+
+
+def split_words_cjk(text: str) -> list[str]:
+    """'用 pip 安装，然后运行。' -> ['用', 'pip', '安', '装', '，', '然', '后', '运', '行', '。']."""
+    pattern = _TOKEN_CJK_NT if ("n't" in text or "n’t" in text) else _TOKEN_CJK
+    tokens = pattern.findall(text)
+    if _EXCEPTION_SET.isdisjoint(tokens):
+        return tokens
+    return [p for tok in tokens for p in _EXCEPTIONS.get(tok, (tok,))]
+
+
+def is_cjk_lang(lang: str | None) -> bool:
+    return lang in CJK_LANGS
+
+
+def words_for(lang: str | None) -> Callable[[str], list[str]]:
+    """The word splitter for a document language: per character in Han/Kana for Chinese and
+    Japanese, datatrove's English rules (whitespace and punctuation) for every other language."""
+    return split_words_cjk if lang in CJK_LANGS else split_words
+
+
+def cjk_fraction(text: str, sample: int = 2000) -> float:
+    """Share of Han/Kana characters among the first `sample` non-space characters."""
+    head = "".join(text[: sample * 2].split())[:sample]
+    return len(CJK_CHAR.findall(head)) / len(head) if head else 0.0

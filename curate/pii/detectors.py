@@ -1,0 +1,298 @@
+"""Detectors: find personal data and secrets in a text as (start, end, type) spans.
+
+The hot path is a handful of compiled scans, each skipped when a cheap test says it cannot
+match ('@' for emails, '+' / a digit for phones, a known prefix for API keys). Every regex
+starts with a literal or a character class so that `re` skips ahead without trying each
+position; boundaries are checked in Python on the few candidates, because `\\b` treats CJK
+characters as word characters ('联系zhang@example.com' has no `\\b` before 'z'), and the
+validators in `curate.pii.validators` decide what is real.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import re2
+
+from curate.pii.validators import high_entropy_secret, id_shaped, public_ip, valid_card, valid_cn_id
+
+Span = tuple[int, int, str]  # (start, end, type)
+
+_ALNUM = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
+_DIGITS = frozenset("0123456789")
+
+
+def _free_left(text: str, i: int, banned: frozenset[str] = _ALNUM) -> bool:
+    return i == 0 or text[i - 1] not in banned
+
+
+_GROUP_BEFORE = re.compile(r"[0-9][ \-]\Z")
+_GROUP_AFTER = re.compile(r"[ \-][0-9]")
+
+
+def _whole_number(text: str, s: int, e: int) -> bool:
+    """Not one group of a longer grouped number ('4606 0919 7359 4654' holds no phone number)."""
+    return (
+        _free_left(text, s)
+        and _GROUP_BEFORE.search(text, max(0, s - 2), s) is None
+        and (_GROUP_AFTER.match(text, e) is None)
+    )
+
+
+# Words just before a number that say it is an identifier, not personal data. Checked on
+# candidates only, in the 24 characters before them.
+_NOT_PII_CONTEXT = re.compile(
+    r"(?i)(order|invoice|tracking|waybill|isbn|doi|sku|serial|ticket|transaction|txn|ref(?:erence)?"
+    r"|订单|运单|快递单|发票|流水号|交易号|单号|序列号|条形码|工单|编号)\s*(?:no\.?|number|#|id|号|号码)?\s*[:：#]?\s*$"
+)
+
+
+def _identifier_context(text: str, start: int) -> bool:
+    return _NOT_PII_CONTEXT.search(text, max(0, start - 24), start) is not None
+
+
+# ------------------------------------------------------------------------------------ email
+
+_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}\Z")
+_EMAIL_DOMAIN = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24})(?![A-Za-z0-9\-])"
+)
+# 'logo@2x.png', 'icon@3x.webp': asset names, not addresses
+_FILE_TLDS = frozenset("png jpg jpeg gif svg webp bmp ico css js ts json xml pdf zip mp4 mp3".split())
+
+
+def find_emails(text: str) -> list[Span]:
+    out: list[Span] = []
+    i = text.find("@")
+    last_end = 0
+    while i != -1:
+        m = _EMAIL_LOCAL.search(text, max(last_end, i - 64), i)
+        if m is not None:
+            start = m.start()
+            while start < i and text[start] in "._%+-":  # a local part starts with a letter or digit
+                start += 1
+            d = _EMAIL_DOMAIN.match(text, i + 1)
+            if start < i and d is not None and d.group(1).lower() not in _FILE_TLDS:
+                out.append((start, d.end(), "email"))
+                last_end = d.end()
+        i = text.find("@", max(i + 1, last_end))
+    return out
+
+
+# ------------------------------------------------------------------------------------ phone
+
+# Chinese mobile: 1[3-9]x xxxx xxxx, with '-' or ' ' between the groups, optionally +86 / 0086 /
+# (+86) before it.
+_CN_MOBILE = re.compile(r"1[3-9][0-9](?:[ \-]?[0-9]{4}){2}(?![0-9])")
+_CN_PREFIX = re.compile(r"(?:\+86|0086|\(\+?86\)|（\+?86）)[ \-]?\Z")
+# Chinese landline: area code (010, 02x, 0xxx) then a separator and 7-8 digits. Without the
+# separator an 11-12 digit run is as likely an order number, so the separator is required.
+_CN_LANDLINE = re.compile(
+    r"0(?:10|2[0-9]|[3-9][0-9]{2})(?:[)）] ?|[ \-])[2-9][0-9]{2,3}[ \-]?[0-9]{4}(?![0-9])"
+)
+# International E.164 as written: '+', country code, groups split by space, '-', '.', '(...)'.
+_INTL = re.compile(r"\+[1-9](?:[ .\-]?\(?[0-9]{1,5}\)?){2,7}(?![0-9])")
+_CC1 = frozenset("17")
+_CC2 = frozenset(
+    "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 "
+    "81 82 84 86 90 91 92 93 94 95 98".split()
+)
+_CC3_PREFIX = frozenset("21 22 23 24 25 26 29 35 37 38 42 50 59 67 68 69 85 87 88 96 97 99".split())
+
+
+def _country_code_ok(digits: str) -> bool:
+    return digits[0] in _CC1 or digits[:2] in _CC2 or digits[:2] in _CC3_PREFIX
+
+
+def find_phones(text: str) -> list[Span]:
+    out: list[Span] = []
+    if "1" in text:
+        for m in _CN_MOBILE.finditer(text):
+            s = m.start()
+            p = _CN_PREFIX.search(text, max(0, s - 7), s)
+            if p is not None:
+                s = p.start()
+            elif not _whole_number(text, s, m.end()) or _identifier_context(text, s):
+                continue
+            out.append((s, m.end(), "phone"))
+    if "0" in text:
+        for m in _CN_LANDLINE.finditer(text):
+            s = m.start()
+            if s and text[s - 1] in "(（":
+                s -= 1
+            if _whole_number(text, s, m.end()) and not _identifier_context(text, s):
+                out.append((s, m.end(), "phone"))
+    if "+" in text:
+        for m in _INTL.finditer(text):
+            s, e = m.span()
+            raw = m.group()
+            digits = "".join(c for c in raw if c in _DIGITS)
+            if not 8 <= len(digits) <= 15 or not _country_code_ok(digits) or raw.count("(") != raw.count(")"):
+                continue
+            if _free_left(text, s, _ALNUM | {"+"}) and "--" not in raw and ".." not in raw:
+                out.append((s, e, "phone"))
+    return out
+
+
+# ------------------------------------------------------------------------------------ ID, card
+
+_CN_ID = re.compile(r"[1-9][0-9]{16}[0-9Xx](?![0-9])")
+# 13-19 digits: contiguous, in groups of four (4-4-4-4, 4-4-4-4-3, 4-4-4-1..3), or Amex 4-6-5.
+_CARD = re.compile(
+    r"[2-6](?:[0-9]{12,18}|[0-9]{3}(?:([ \-])[0-9]{4})(?:\1[0-9]{4}){1,3}(?:\1[0-9]{1,3})?|[0-9]{3}([ \-])[0-9]{6}\2[0-9]{4,5})(?![0-9Xx])"
+)
+
+
+# RE2 gates (DFA scans, several hundred MB/s): most web texts hold no 13-digit run and no dotted
+# quad, and then the slower `re` scans with their Python checks never start.
+_ID_GATE = re2.compile(r"[0-9]{17}[0-9Xx]")
+_CARD_GATE = re2.compile(r"[2-6][0-9]{3}(?:[ \-]?[0-9]){9}")
+_IPV4_GATE = re2.compile(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")
+_IPV6_GATE = re2.compile(r"[23][0-9A-Fa-f]{3}:[0-9A-Fa-f]{0,4}:")
+
+
+def find_ids(text: str) -> list[Span]:
+    out: list[Span] = []
+    if _ID_GATE.search(text) is None:
+        return out
+    for m in _CN_ID.finditer(text):
+        s = m.start()
+        if _free_left(text, s) and valid_cn_id(m.group()) and not _identifier_context(text, s):
+            out.append((s, m.end(), "id_number"))
+    return out
+
+
+def find_cards(text: str) -> list[Span]:
+    out: list[Span] = []
+    if _CARD_GATE.search(text) is None:
+        return out
+    for m in _CARD.finditer(text):
+        s = m.start()
+        if not _whole_number(text, s, m.end()):
+            continue
+        digits = m.group().replace(" ", "").replace("-", "")
+        # an 18-digit number shaped like a resident ID (province + birth date) is one, valid or not
+        if valid_card(digits) and not id_shaped(digits) and not _identifier_context(text, s):
+            out.append((s, m.end(), "card"))
+    return out
+
+
+# ------------------------------------------------------------------------------------ IP
+
+_IPV4 = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]|\.[0-9])")
+# A version, not an address: 'v1.2.3.4', 'Chrome/120.0.0.0', 'version 2.0.0.1', '版本 1.0.0.1'.
+_VERSION_BEFORE = re.compile(
+    r"(?i)(?:(?<![a-z])(?:v|ver\.?|version|release|build|firmware|(?:upgrade|update)d? to|section|chapter|clause)"
+    r"|版本号?|升级到|更新到|章节?|[a-z]/|[<>=~!^]=|[<>]|§)\s*[:：]?\s*\Z"
+)
+# Global unicast (2000::/3) starts with a 4-digit group 2xxx or 3xxx.
+_IPV6 = re.compile(r"[23][0-9A-Fa-f]{3}:(?:[0-9A-Fa-f]{0,4}:){1,6}[0-9A-Fa-f]{0,4}(?![0-9A-Za-z:])")
+
+
+def find_ips(text: str) -> list[Span]:
+    out: list[Span] = []
+    if _IPV4_GATE.search(text) is not None:
+        for m in _IPV4.finditer(text):
+            s, ip = m.start(), m.group()
+            if not _free_left(text, s, _ALNUM | {".", "-"}):
+                continue
+            if any(len(o) > 1 and o[0] == "0" for o in ip.split(".")):  # '01.02.03.04' is no address
+                continue
+            if _VERSION_BEFORE.search(text, max(0, s - 12), s) or not public_ip(ip):
+                continue
+            out.append((s, m.end(), "ip"))
+    if _IPV6_GATE.search(text) is not None:
+        for m in _IPV6.finditer(text):
+            s = m.start()
+            if _free_left(text, s, _ALNUM | {":"}) and public_ip(m.group().rstrip(":")):
+                e = m.end() - (1 if m.group().endswith(":") and not m.group().endswith("::") else 0)
+                out.append((s, e, "ip"))
+    return out
+
+
+# ------------------------------------------------------------------------------------ secrets
+
+# Token formats with a fixed prefix (gitleaks' and detect-secrets' rules). One RE2 scan (a DFA,
+# ~500 MB/s, where `re` runs a many-branch alternation at ~20 MB/s) tells whether a text holds
+# any prefix or `name = value` assignment at all; most texts hold none and stop there.
+_KEY_GATE = re2.compile(
+    r"A[KSBC][IC]A|gh[pousr]_|github_pat_|gl(?:pat|dt|rt|ptt|soat)-|xox[abposr]-|hooks\.slack|[sr]k[-_]"
+    r"|AIza|eyJ|PRIVATE KEY|(?i:pass|pwd|secret|token|key|cred)[a-zA-Z0-9_.\-]*[\"']?\s*(?:=>|:=|[:=：是为])"
+    r"|密码|口令|密钥|令牌"
+)
+_KEY_TOKEN = re.compile(
+    r"(?:(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"
+    r"|gl(?:pat|dt|rt|ptt|soat)-[A-Za-z0-9_\-]{20,64}"
+    r"|xox[abposr]-[A-Za-z0-9\-]{10,250}"
+    r"|https://hooks\.slack\.com/services/T[A-Za-z0-9_]+/B[A-Za-z0-9_]+/[A-Za-z0-9_]{16,}"
+    r"|sk-(?:proj-|ant-(?:api\d\d-)?|svcacct-|admin-)?[A-Za-z0-9_\-]{20,200}"
+    r"|[rs]k_(?:live|test)_[A-Za-z0-9]{20,99}"
+    r"|AIza[0-9A-Za-z_\-]{35}"
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*)(?![A-Za-z0-9_\-])"
+)
+# A PEM block: BEGIN ... END, or to the end of the base64 lines when the END line is missing.
+_PEM = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|(?:\s*[A-Za-z0-9+/=:\-]+)*)",
+    re.S,
+)
+_KEYWORDS = (
+    r"(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key"
+    r"|credentials?|auth[_\-]?(?:token|key)|密码|口令|密钥|令牌)"
+)
+_ASSIGN_KEYWORD = re.compile(_KEYWORDS)
+_ASSIGN_KEYWORD_I = re.compile(_KEYWORDS, re.IGNORECASE)
+# The rest of `NAME = "value"` after the keyword: more name characters, an operator, the value.
+# Values are printable ASCII without quotes, brackets or commas (so `f(x)`, `"a" + b` and CJK
+# text end them).
+_VALUE_CHAR = r"[A-Za-z0-9!#$%&*+\-./:=?@^_|~]"
+_ASSIGN_REST = re.compile(
+    r"""[A-Za-z0-9_.\-]*["']?\s*(?:=>|:=|[:=：是为])\s*(["']?)(""" + _VALUE_CHAR + r"{8,200})\1"
+)
+
+
+def find_keys(text: str) -> list[Span]:
+    if _KEY_GATE.search(text) is None:
+        return []
+    out: list[Span] = []
+    for m in _KEY_TOKEN.finditer(text):
+        s, tok = m.start(), m.group()
+        if not _free_left(text, s, _ALNUM | {"-"}):
+            continue
+        if tok.startswith("sk-") and not (
+            any(c.isdigit() for c in tok) and any(c.isalpha() for c in tok[3:])
+        ):
+            continue  # 'sk-learn-compatible-estimators' is a word, not a key
+        out.append((s, m.end(), "key"))
+    if "PRIVATE KEY" in text:
+        out.extend((m.start(), m.end(), "key") for m in _PEM.finditer(text))
+    low = text.lower()
+    # keywords on the lower-cased text (same offsets unless lower() changed a length, as for 'İ')
+    keywords = _ASSIGN_KEYWORD.finditer(low) if len(low) == len(text) else _ASSIGN_KEYWORD_I.finditer(text)
+    for k in keywords:
+        m = _ASSIGN_REST.match(text, k.end())
+        if m is not None and high_entropy_secret(m.group(2)):
+            out.append((m.start(2), m.end(2), "key"))
+    return out
+
+
+# Type -> detector, in priority order: when two spans overlap, the one found by the earlier
+# detector wins at equal start (a PEM block over the IPs inside it, an ID over a card).
+DETECTORS: dict[str, Callable[[str], list[Span]]] = {
+    "key": find_keys,
+    "email": find_emails,
+    "id_number": find_ids,
+    "card": find_cards,
+    "phone": find_phones,
+    "ip": find_ips,
+}
+PLACEHOLDERS = {
+    "email": "<EMAIL>",
+    "phone": "<PHONE>",
+    "id_number": "<ID_NUMBER>",
+    "card": "<CARD>",
+    "ip": "<IP>",
+    "key": "<KEY>",
+}

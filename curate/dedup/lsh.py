@@ -40,6 +40,7 @@ class SigJob:
     rows: int
     seed: int
     lsh: bool
+    t2s: bool = False  # traditional -> simplified Chinese in the normalised text
 
 
 def signature_shard(job: SigJob) -> int:
@@ -56,7 +57,7 @@ def signature_shard(job: SigJob) -> int:
     # Only the text column, in bounded batches (whatever the row groups), normalised and hashed
     # in numpy: no Python object per word.
     for batch in pf.iter_batches(batch_size=_BATCH_DOCS, columns=["text"]):
-        norm = normalise_batch(batch.column(0))
+        norm = normalise_batch(batch.column(0), job.t2s)
         exact.append(exact_keys(norm))
         if not job.lsh:
             continue

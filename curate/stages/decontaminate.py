@@ -55,12 +55,18 @@ class DecontaminateConfig:
     min_remaining_chars: int = 200  # mask mode: a document left shorter than this is dropped
     max_mask_spans: int = 10  # mask mode: a document cut in more places is dropped (GPT-3)
     examples: int = 5  # example matches kept per benchmark for the report
+    # Chinese / Japanese items (mostly Han/Kana) are keyed by n-grams of this many characters:
+    # 13 English words are ~16 Chinese or ~36 Japanese characters of a translation (bench/cjk.py).
+    cjk_ngram: int = 20
+    t2s: bool = False  # fold traditional Chinese to simplified in items and documents
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"mode {self.mode!r} is not one of {', '.join(MODES)}")
         if self.ngram < 1:
             raise ValueError("ngram must be >= 1")
+        if self.cjk_ngram < 1:
+            raise ValueError("cjk_ngram must be >= 1")
         if not self.benchmarks:
             raise ValueError("benchmarks must name at least one benchmark")
         for b in self.benchmarks:
@@ -120,7 +126,9 @@ class Decontaminate(Stage):
         cfg = self.config
         if not NgramIndex.exists(self.index_dir):
             items = [it for b in cfg.benchmarks for it in load_benchmark(b)]
-            index = build_index(items, cfg.ngram, cfg.min_item_words, cfg.max_item_frequency)
+            index = build_index(
+                items, cfg.ngram, cfg.min_item_words, cfg.max_item_frequency, cfg.cjk_ngram, cfg.t2s
+            )
             index.save(self.index_dir)
         if cfg.max_corpus_frequency is not None and not self.ignore_path.exists():
             jobs = [(str(self.index_dir), s.input) for s in shards]
@@ -259,7 +267,7 @@ def count_key_documents(job: tuple[str, str]) -> dict[int, int]:
     batch: list[str] = []
 
     def flush() -> None:
-        tbatch = TextBatch.from_texts(batch)
+        tbatch = TextBatch.from_texts(batch, bool(index.info.get("t2s")))
         for m in index.lengths:
             hashes, first = tbatch.ngrams(m)
             q, _, _ = index.lookup(hashes)

@@ -96,6 +96,9 @@ class DedupConfig:
     minhash: MinhashConfig | bool | None = field(default_factory=MinhashConfig)
     keep: str = "earliest"  # which document of a cluster stays: the first by (shard, row)
     against: list[ConfigPath] | ConfigPath | None = None  # earlier runs' dedup indexes
+    # Fold traditional Chinese characters to simplified ones in the exact and MinHash keys
+    # (curate.text.normalize): a traditional copy of a simplified page is then a duplicate.
+    t2s: bool = False
 
     def __post_init__(self) -> None:
         if self.minhash is True:
@@ -152,7 +155,16 @@ class Dedup(Stage):
         sig_dirs = [self._dir("_sig") / s.name for s in shards]
         bands, rows = mh.band_rows if mh else (1, 1)
         jobs = [
-            SigJob(s.input, str(d), mh.ngram if mh else 5, bands, rows, mh.seed if mh else 0, mh is not None)
+            SigJob(
+                s.input,
+                str(d),
+                mh.ngram if mh else 5,
+                bands,
+                rows,
+                mh.seed if mh else 0,
+                mh is not None,
+                cfg.t2s,
+            )
             for s, d in zip(shards, sig_dirs)
         ]
         counts = np.array(map_fn(signature_shard, jobs), np.int64)

@@ -40,6 +40,10 @@ def list_checkpoints(out_dir: str | Path) -> list[Path]:
     return sorted(p for p in d.glob("step_*.pt") if NAME.search(p.name)) if d.is_dir() else []
 
 
+def step_of(path: Path) -> int:
+    return int(NAME.search(path.name).group(1))
+
+
 def latest_checkpoint(out_dir: str | Path) -> Path | None:
     found = list_checkpoints(out_dir)
     return found[-1] if found else None

@@ -30,7 +30,8 @@ def train_cmd(config: str | None, data: str | None, overrides: tuple[str, ...], 
     Run under `torchrun --nproc_per_node N` for data-parallel training.
     """
     from train.config import dump_config, load_train_config
-    from train.trainer import cleanup_distributed, train
+    from train.runtime import cleanup_distributed
+    from train.trainer import train
 
     cfg = load_train_config(config, overrides, data)
     if dry_run:

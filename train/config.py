@@ -13,12 +13,16 @@ import yaml
 
 from curate.config import ConfigError, apply_override, from_dict, parse_override, read_yaml_mapping, to_dict
 from train.model import GPTConfig
+from train.spike import SpikeConfig
 
 
 @dataclass
 class TrainConfig:
     model: GPTConfig = field(default_factory=GPTConfig)
     data: str = ""  # directory of train_*.bin / val_*.bin shards (and tokenizer.json)
+    # warm start: a Hugging Face GPT-2 directory or one of our checkpoints (weights only: a fresh
+    # optimizer and schedule); the model architecture comes from it
+    init_from: str = ""
     out_dir: str = "runs/train"  # checkpoints, metrics.jsonl, loss.png, config.yaml
     batch_size: int = 8  # sequences per micro-step per process
     block_size: int = 256  # training sequence length (<= model.block_size)
@@ -46,6 +50,10 @@ class TrainConfig:
     seed: int = 1337
     prefetch: int = 2  # batches prepared ahead by a background thread (0 = inline)
     device: str = "auto"  # auto | cpu | cuda
+    parallel: Literal["ddp", "fsdp"] = "ddp"  # under torchrun: replicate (DDP) or shard (FSDP2) the model
+    activation_checkpointing: bool = False  # recompute each block in backward: less memory, ~1/3 more compute
+    peak_flops: float = 0.0  # per device, for MFU; 0 = from the table of known GPUs (train/runtime.py)
+    spike: SpikeConfig = field(default_factory=SpikeConfig)
 
     def __post_init__(self) -> None:
         positive = ("batch_size", "block_size", "max_steps", "eval_steps", "keep_checkpoints", "log_every")
@@ -61,8 +69,8 @@ class TrainConfig:
             raise ValueError(f"min_lr {self.min_lr} must be in [0, lr={self.lr}]")
         if not 0.0 < self.decay_frac <= 1.0:
             raise ValueError("decay_frac must be in (0, 1]")
-        if self.grad_clip < 0 or self.weight_decay < 0:
-            raise ValueError("grad_clip and weight_decay must be >= 0")
+        if self.grad_clip < 0 or self.weight_decay < 0 or self.peak_flops < 0:
+            raise ValueError("grad_clip, weight_decay and peak_flops must be >= 0")
 
     def grad_accum(self, world_size: int) -> int:
         """Micro-steps per optimizer step so that one step sees tokens_per_step tokens."""
@@ -112,10 +120,6 @@ def load_train_config(
     if not cfg.data:
         raise ConfigError(f"{where}no data directory: pass --data DIR (or set data: in the config)")
     return cfg
-
-
-def config_dict(cfg: TrainConfig) -> dict:
-    return to_dict(cfg)
 
 
 def dump_config(cfg: TrainConfig) -> str:

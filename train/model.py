@@ -1,7 +1,8 @@
 """A decoder-only Transformer, GPT-2 style by default, readable top to bottom.
 
 Options swap in the pieces later models use: RMSNorm for LayerNorm, rotary positions for learned
-ones, SwiGLU for the GELU MLP. Attention goes through `F.scaled_dot_product_attention`, which picks
+ones, SwiGLU for the GELU MLP; two stabilisers against loss spikes, off by default: QK-norm
+(RMSNorm on queries and keys, so attention logits cannot grow without bound) and PaLM's z-loss. Attention goes through `F.scaled_dot_product_attention`, which picks
 the flash kernel on CUDA. Shapes: B batch, T time, C channels (n_embd), nh heads, hs head size.
 """
 
@@ -14,6 +15,7 @@ from typing import Literal
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 
 @dataclass
@@ -29,6 +31,8 @@ class GPTConfig:
     pos: Literal["learned", "rope"] = "learned"
     mlp: Literal["gelu", "swiglu"] = "gelu"
     rope_theta: float = 10000.0
+    qk_norm: bool = False  # RMSNorm over each head's q and k before attention (OLMo 2, Gemma)
+    z_loss: float = 0.0  # training loss += z_loss * mean(logsumexp(logits)^2); PaLM uses 1e-4
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
@@ -39,11 +43,13 @@ class GPTConfig:
             raise ValueError("block_size, n_layer, n_head and n_embd must be >= 1, vocab_size >= 0")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
+        if self.z_loss < 0:
+            raise ValueError("z_loss must be >= 0")
 
     @property
     def is_gpt2(self) -> bool:
         """The exact GPT-2 architecture, which Hugging Face's GPT2LMHeadModel can load."""
-        return (self.norm, self.pos, self.mlp) == ("layernorm", "learned", "gelu")
+        return (self.norm, self.pos, self.mlp, self.qk_norm) == ("layernorm", "learned", "gelu", False)
 
 
 def make_norm(config: GPTConfig) -> nn.Module:
@@ -73,11 +79,15 @@ class CausalSelfAttention(nn.Module):
         super().__init__()
         self.n_head = config.n_head
         self.dropout = config.dropout
+        self.qk_norm = config.qk_norm
         # q, k and v of all heads in one matmul (also GPT-2's checkpoint layout: c_attn)
         self.c_attn = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
         self.c_proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.c_proj.SCALE_INIT = True  # a residual projection: see GPT._init_weights
         self.resid_dropout = nn.Dropout(config.dropout)
+        if config.qk_norm:
+            hs = config.n_embd // config.n_head
+            self.q_norm, self.k_norm = nn.RMSNorm(hs, eps=1e-5), nn.RMSNorm(hs, eps=1e-5)
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
         B, T, C = x.size()
@@ -85,6 +95,8 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
         v = v.view(B, T, self.n_head, C // self.n_head).transpose(1, 2)  # (B, nh, T, hs)
+        if self.qk_norm:  # unit-RMS q and k: |q.k| <= hs * gain^2, whatever the weights do
+            q, k = self.q_norm(q), self.k_norm(k)
         if rope is not None:
             q, k = apply_rope(q, *rope), apply_rope(k, *rope)
         dropout = self.dropout if self.training else 0.0
@@ -158,6 +170,9 @@ class GPT(nn.Module):
             # not persistent: they are a function of the config, so checkpoints stay small
             self.register_buffer("rope_cos", cos, persistent=False)
             self.register_buffer("rope_sin", sin, persistent=False)
+        # activation checkpointing (set by the trainer): keep only each block's input (B, T, C) and
+        # recompute the block's activations in backward: far less memory for one extra forward
+        self.checkpoint_blocks = False
         self.apply(self._init_weights)
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -203,13 +218,22 @@ class GPT(nn.Module):
             rope = (self.rope_cos, self.rope_sin)
         x = self.transformer.drop(x)
         for block in self.transformer.h:
-            x = block(x, rope)
+            if self.checkpoint_blocks and self.training and torch.is_grad_enabled():
+                # non-reentrant: works with DDP/FSDP and restores the RNG, so dropout matches
+                x = torch.utils.checkpoint.checkpoint(block, x, rope, use_reentrant=False)
+            else:
+                x = block(x, rope)
         x = self.transformer.ln_f(x)
         logits = self.lm_head(x)  # (B, T, V)
         loss = None
         if targets is not None:
             # in fp32: a bf16 log-softmax over a large vocabulary loses precision
-            loss = F.cross_entropy(logits.float().view(-1, logits.size(-1)), targets.reshape(-1))
+            flat = logits.float().view(-1, logits.size(-1))  # (B*T, V)
+            loss = F.cross_entropy(flat, targets.reshape(-1))
+            if self.config.z_loss and self.training:
+                # z-loss pulls log Z = logsumexp(logits) towards 0, so the softmax cannot drift
+                # into huge logits (PaLM); the val loss stays the plain cross-entropy
+                loss = loss + self.config.z_loss * torch.logsumexp(flat, dim=-1).pow(2).mean()
         return logits, loss
 
     @torch.no_grad()

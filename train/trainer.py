@@ -1,75 +1,37 @@
-"""The training loop: read it top to bottom.
+"""The training loop: read `train` top to bottom.
 
-setup (processes, device, precision) -> data -> model -> optimizer -> resume from the latest
-checkpoint -> for each step: micro-steps with gradient accumulation, clip, optimizer step, one log
-line, val loss every eval_every steps, checkpoint every ckpt_every steps. Launch with `torchrun`
-for DDP (RANK / WORLD_SIZE / LOCAL_RANK in the environment): gloo on CPU, nccl on CUDA.
+setup (processes, device, precision) -> data -> model (seeded init, or warm-started from init_from)
+-> optimizer -> resume from the latest checkpoint -> for each step: micro-steps with gradient
+accumulation, clip, the spike guard's verdict (apply, skip, or roll back), one log line and one
+metrics record, val loss every eval_every steps, checkpoint every ckpt_every steps.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
+import glob
 import math
-import os
 import random
 import shutil
-import signal
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel as DDP
 
-from curate.config import to_dict
 from train import checkpoint as ckpt_io
 from train.config import TrainConfig, dump_config
 from train.data import Batches, Prefetcher
 from train.errors import TrainError
+from train.metrics import MetricsLog, trim_records, write_loss_plot
 from train.model import GPT
-
-PEAK_FLOPS = 989e12  # H100 SXM dense bf16; MFU is reported against this on every CUDA device
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-@dataclass
-class Runtime:
-    rank: int
-    local_rank: int
-    world: int
-    device: torch.device
-    dtype: str  # fp32 | bf16 | fp16, resolved
-
-    @property
-    def master(self) -> bool:
-        return self.rank == 0
-
-
-def setup_runtime(cfg: TrainConfig) -> Runtime:
-    """Join the process group when launched by torchrun, pick the device and the precision."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
-    use_cuda = cfg.device == "cuda" or (cfg.device == "auto" and torch.cuda.is_available())
-    if use_cuda and not torch.cuda.is_available():
-        raise TrainError("device: cuda requested but no CUDA device is available")
-    device = torch.device(f"cuda:{local_rank}" if use_cuda else "cpu")
-    if use_cuda:
-        torch.cuda.set_device(device)
-        torch.set_float32_matmul_precision("high")  # TF32 matmuls on Ampere and later
-        torch.backends.cudnn.allow_tf32 = True
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    dtype = cfg.dtype
-    if dtype == "auto":
-        dtype = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if use_cuda else "fp32"
-    return Runtime(rank, local_rank, world, device, dtype)
+from train.runtime import Runtime, StopFlag, all_mean, any_rank, peak_flops, setup_runtime
+from train.spike import SpikeGuard
+from train.state import TrainState, grad_norm, grad_sync, parallelize
+from train.weights import Weights, load_weights
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -87,23 +49,81 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
     return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
 
 
-def resolve_vocab(cfg: TrainConfig, batches: Batches) -> TrainConfig:
-    """vocab_size 0 = the tokenizer's vocabulary (tokenizer.json in the data dir), else the largest
-    token id + 1; rounded up to a multiple of 64 for efficient matmuls."""
+def data_vocab(cfg: TrainConfig, batches: Batches) -> tuple[int, str]:
+    """The vocabulary the data needs, and where that number comes from (for error messages)."""
     tok = Path(cfg.data) / "tokenizer.json"
-    needed = 0
     if tok.is_file():
         from tokenizers import Tokenizer
 
-        needed = Tokenizer.from_file(str(tok)).get_vocab_size()
-    elif cfg.model.vocab_size == 0:
-        needed = 1 + max(int(a.max()) for a in batches.train.arrays if len(a))
+        return Tokenizer.from_file(str(tok)).get_vocab_size(), str(tok)
+    top = max(int(a.max()) for a in batches.train.arrays if len(a))
+    return top + 1, f"{cfg.data} (largest token id {top}, no tokenizer.json)"
+
+
+def resolve_model(cfg: TrainConfig, batches: Batches) -> tuple[TrainConfig, Weights | None]:
+    """The model config: init_from's architecture (keeping this run's dropout and z_loss), else the
+    configured one with vocab_size 0 resolved to the data's vocabulary, rounded up to a multiple of
+    64 for efficient matmuls."""
+    needed, source = data_vocab(cfg, batches)
+    if cfg.init_from:
+        weights = load_weights(cfg.init_from)
+        check_vocab(cfg, weights, needed, source)
+        model = dataclasses.replace(weights.config, dropout=cfg.model.dropout, z_loss=cfg.model.z_loss)
+        if cfg.block_size > model.block_size:
+            raise TrainError(
+                f"block_size {cfg.block_size} exceeds {cfg.init_from}'s context {model.block_size}"
+            )
+        return dataclasses.replace(cfg, model=model), weights
     if cfg.model.vocab_size:
         if cfg.model.vocab_size < needed:
-            raise TrainError(f"model.vocab_size {cfg.model.vocab_size} < the tokenizer's {needed} ({tok})")
-        return cfg
+            raise TrainError(f"model.vocab_size {cfg.model.vocab_size} < the {needed} tokens of {source}")
+        return cfg, None
     model = dataclasses.replace(cfg.model, vocab_size=64 * math.ceil(needed / 64))
-    return dataclasses.replace(cfg, model=model)
+    return dataclasses.replace(cfg, model=model), None
+
+
+def check_vocab(cfg: TrainConfig, weights: Weights, needed: int, source: str) -> None:
+    """A warm start's vocabulary must be the data's: the same tokenizer where both have one, else
+    the same size (or its multiple-of-64 round-up)."""
+    data_tok = Path(cfg.data) / "tokenizer.json"
+    hint = f"tokenize the new corpus with it: `llmcli tokenize --tokenizer {cfg.init_from}/tokenizer.json`"
+    if weights.tokenizer is not None and data_tok.is_file():
+        from tokenizers import Tokenizer
+
+        ours, theirs = (Tokenizer.from_file(str(p)).get_vocab() for p in (weights.tokenizer, data_tok))
+        if ours != theirs:
+            raise TrainError(
+                f"init_from {cfg.init_from}: its tokenizer ({weights.tokenizer}, {len(ours)} tokens) is not the "
+                f"data's ({data_tok}, {len(theirs)} tokens); {hint}"
+            )
+        return
+    vocab = weights.config.vocab_size
+    if data_tok.is_file() and vocab not in (needed, 64 * math.ceil(needed / 64)):
+        raise TrainError(
+            f"init_from {cfg.init_from}: vocabulary of {vocab} tokens does not match the data's tokenizer "
+            f"({source}, {needed} tokens); {hint}"
+        )
+    if vocab < needed:
+        raise TrainError(
+            f"init_from {cfg.init_from}: vocabulary of {vocab} tokens < the {needed} of {source}"
+        )
+
+
+def initial_weights(cfg: TrainConfig, weights: Weights | None) -> dict[str, torch.Tensor]:
+    """The step-0 weights, from the same seed on every rank (identical models; DDP also broadcasts
+    rank 0's). Seeding here also puts the RNGs where a fresh run starts them."""
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    random.seed(cfg.seed)
+    model = GPT(cfg.model)
+    if weights is not None:
+        model.load_state_dict(weights.state)
+    return model.state_dict()
+
+
+def reinit(cfg: TrainConfig, batches: Batches) -> dict[str, torch.Tensor]:
+    """initial_weights again (init_from re-read), for a rollback before the first checkpoint."""
+    return initial_weights(cfg, resolve_model(cfg, batches)[1])
 
 
 def build_optimizer(model: GPT, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
@@ -118,81 +138,42 @@ def build_optimizer(model: GPT, cfg: TrainConfig, device: torch.device) -> torch
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=fused)
 
 
-class StopFlag:
-    """Set by SIGTERM (e.g. a scheduler's preemption notice): the loop checkpoints and exits."""
-
-    def __init__(self) -> None:
-        self.set = False
-        self._previous: Any = None
-
-    def __enter__(self) -> StopFlag:
-        try:
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
-        except ValueError:  # not the main thread: no signal handling
-            self._previous = None
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.set = True
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGTERM, self._previous)
-
-
-def _all_mean(value: torch.Tensor, rt: Runtime) -> torch.Tensor:
-    if rt.world > 1:
-        value = value.clone()
-        dist.all_reduce(value)  # SUM: gloo has no AVG
-        value /= rt.world
-    return value
-
-
 @torch.no_grad()
-def evaluate(model: GPT, batches: Batches, cfg: TrainConfig, rt: Runtime, autocast: Any) -> float:
+def evaluate(model: torch.nn.Module, batches: Batches, cfg: TrainConfig, rt: Runtime) -> float:
+    """Mean loss over the same val windows at every evaluation (so values compare step to step)."""
     model.eval()
     total = torch.zeros((), device=rt.device)
     for x, y in batches.val_batches(cfg.eval_steps):
         x, y = (torch.from_numpy(np.ascontiguousarray(a)).to(rt.device) for a in (x, y))
-        with autocast:
+        with rt.autocast():
             _, loss = model(x, y)
         total += loss.float()
     model.train()
-    return float(_all_mean(total / cfg.eval_steps, rt).item())
+    return float(all_mean(total / cfg.eval_steps, rt).item())
 
 
-def _trim_metrics(path: Path, start_step: int) -> None:
-    """On resume, forget records after the checkpoint's step (they are about to be redone)."""
-    if not path.is_file():
-        return
-    keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= start_step]
-    path.write_text("".join(line + "\n" for line in keep))
+def prepare_out_dir(cfg: TrainConfig, start_step: int) -> None:
+    """config.yaml, the tokenizer beside the run, metrics trimmed to the resumed step, and the
+    temporary files of a checkpoint write that a kill interrupted removed."""
+    out_dir = Path(cfg.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.yaml").write_text(dump_config(cfg))
+    tok = Path(cfg.data) / "tokenizer.json"
+    if tok.is_file():
+        shutil.copyfile(tok, out_dir / "tokenizer.json")  # sample, export and eval find it here
+    trim_records(out_dir / "metrics.jsonl", start_step)
+    for tmp in glob.glob(str(ckpt_io.checkpoint_dir(out_dir) / ".step_*.pt.tmp-*")):
+        Path(tmp).unlink(missing_ok=True)
 
 
-def write_loss_plot(out_dir: Path) -> Path:
-    """loss.png from metrics.jsonl: train loss per step, val loss where measured."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [json.loads(line) for line in (out_dir / "metrics.jsonl").read_text().splitlines() if line]
-    train = [(r["step"], r["loss"]) for r in rows if "loss" in r]
-    val = [(r["step"], r["val_loss"]) for r in rows if "val_loss" in r]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    if train:
-        ax.plot(*zip(*train), label="train", linewidth=1)
-    if val:
-        ax.plot(*zip(*val), "o-", label="val")
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss")
-    ax.grid(alpha=0.3)
-    ax.legend()
-    fig.tight_layout()
-    path = out_dir / "loss.png"
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+def step_line(
+    cfg: TrainConfig, step: int, loss: float, lr: float, norm: float, dt: float, tok_s: float
+) -> str:
+    """The fixed per-step log line (llm.c style): step, loss, lr, norm, ms, tok/s [, mfu]."""
+    return (
+        f"step {step}/{cfg.max_steps} | loss {loss:.4f} | lr {lr:.4e} | norm {norm:.2f} | "
+        f"{dt * 1e3:.1f} ms | {tok_s:.0f} tok/s"
+    )
 
 
 def train(
@@ -207,160 +188,130 @@ def train(
     batches = Batches(
         cfg.data, cfg.batch_size, cfg.block_size, accum, rt.rank, rt.world, cfg.seed, cfg.sampling
     )
-    cfg = resolve_vocab(cfg, batches)
+    cfg, weights = resolve_model(cfg, batches)
 
-    # same seed on every rank: identical initial weights (DDP also broadcasts rank 0's)
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    random.seed(cfg.seed)
-    model = GPT(cfg.model).to(rt.device)
+    model = GPT(cfg.model)
+    model.load_state_dict(initial_weights(cfg, weights))
+    model = model.to(rt.device)
+    del weights  # a rollback before the first checkpoint re-reads init_from
+    wrapped = parallelize(model, cfg, rt)  # FSDP shards `model` in place: build the optimizer after
     optimizer = build_optimizer(model, cfg, rt.device)
     scaler = torch.amp.GradScaler(rt.device.type, enabled=rt.dtype == "fp16")
+    guard = SpikeGuard(cfg.spike)
+    state = TrainState(cfg, rt, model, optimizer, scaler, guard, initial=lambda: reinit(cfg, batches))
 
     start_step = 0
     latest = ckpt_io.latest_checkpoint(out_dir)
     if latest is not None:
-        state = ckpt_io.load_checkpoint(latest)
-        ckpt_io.check_model_config(latest, state["config"]["model"], to_dict(cfg.model))
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        if state["scaler"] and scaler.is_enabled():
-            scaler.load_state_dict(state["scaler"])
-        ckpt_io.set_rng_state(state["rng"])
-        start_step = int(state["step"])
+        start_step = state.resume(latest)
         say(f"resuming from {latest} (step {start_step})")
         if start_step >= cfg.max_steps:
             say(f"already at step {start_step} >= max_steps {cfg.max_steps}: nothing to do")
+    elif cfg.init_from:
+        say(f"warm start from {cfg.init_from}")
     if rt.master:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "config.yaml").write_text(dump_config(cfg))
-        tok = Path(cfg.data) / "tokenizer.json"
-        if tok.is_file():
-            shutil.copyfile(tok, out_dir / "tokenizer.json")  # sample and export find it here
-        _trim_metrics(out_dir / "metrics.jsonl", start_step)
+        prepare_out_dir(cfg, start_step)
 
-    raw_model = model
-    if cfg.compile:
-        model = torch.compile(model)
-    if rt.world > 1:
-        model = DDP(model, device_ids=[rt.local_rank] if rt.device.type == "cuda" else None)
-    autocast = (
-        torch.autocast(rt.device.type, dtype=DTYPES[rt.dtype])
-        if rt.dtype != "fp32"
-        else contextlib.nullcontext()
-    )
     tokens_per_step = cfg.batch_size * cfg.block_size * accum * rt.world
-    flops_per_step = raw_model.flops_per_token(cfg.block_size) * tokens_per_step
+    flops_per_step = model.flops_per_token(cfg.block_size) * tokens_per_step
+    peak = peak_flops(cfg, rt.device)
     say(
-        f"model {raw_model.num_params() / 1e6:.2f}M params | {rt.world} process(es) on {rt.device.type} | "
-        f"{rt.dtype} | {tokens_per_step} tokens/step = {cfg.batch_size} x {cfg.block_size} x {accum} accum "
-        f"x {rt.world} | train tokens {batches.train.num_tokens}"
+        f"model {model.num_params() / 1e6:.2f}M params | {rt.world} process(es) on {rt.device.type} "
+        f"({cfg.parallel if rt.world > 1 else 'single'}) | {rt.dtype} | {tokens_per_step} tokens/step = "
+        f"{cfg.batch_size} x {cfg.block_size} x {accum} accum x {rt.world} | train tokens "
+        f"{batches.train.num_tokens}"
+        + (f" | mfu against {peak[0] / 1e12:.0f} TFLOP/s per device ({peak[1]})" if peak else "")
     )
 
-    def save(step: int) -> Path | None:
-        if not rt.master:
-            return None
-        payload = {
-            "step": step,
-            "model": raw_model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scaler": scaler.state_dict(),
-            "config": to_dict(cfg),
-            "rng": ckpt_io.rng_state(),
-        }
-        path = ckpt_io.save_checkpoint(ckpt_io.checkpoint_path(out_dir, step), payload)
-        ckpt_io.prune_checkpoints(out_dir, cfg.keep_checkpoints)
-        return path
-
-    summary: dict[str, Any] = {"losses": [], "val_losses": [], "stopped": False, "step": start_step}
+    summary: dict[str, Any] = {
+        "losses": [],
+        "val_losses": [],
+        "events": [],
+        "stopped": False,
+        "step": start_step,
+    }
     step_times: list[float] = []
     step_waits: list[float] = []
-    metrics = open(out_dir / "metrics.jsonl", "a") if rt.master else None  # noqa: SIM115
+    metrics = MetricsLog(out_dir / "metrics.jsonl" if rt.master else None)
     prefetch = Prefetcher(batches, start_step, cfg.max_steps, cfg.prefetch, rt.device)
     try:
         with StopFlag() as stop:
             for step in range(start_step, cfg.max_steps):
                 t0 = time.perf_counter()
                 wait0 = prefetch.wait_s
-                lr = lr_at(cfg, step)
+                lr = lr_at(cfg, step) * guard.lr_scale
                 for group in optimizer.param_groups:
                     group["lr"] = lr
+
+                # forward and backward over the micro-steps; the loss is the mean over the step
                 loss_sum = torch.zeros((), device=rt.device)
                 for micro in range(accum):
                     x, y = prefetch.next()
-                    # DDP all-reduces gradients in backward; on all but the last micro-step the
-                    # gradients only accumulate locally
-                    last = micro == accum - 1
-                    sync = model.no_sync() if rt.world > 1 and not last else contextlib.nullcontext()
-                    with sync:
-                        with autocast:
-                            _, loss = model(x, y)
-                        loss = loss / accum  # the mean over the whole step's batch
+                    with grad_sync(wrapped, sync=micro == accum - 1):
+                        with rt.autocast():
+                            _, loss = wrapped(x, y)
+                        loss = loss / accum
                         loss_sum += loss.detach()
                         scaler.scale(loss).backward()
-                loss_val = float(_all_mean(loss_sum, rt).item())
-                step_done = step + 1
-                if not math.isfinite(loss_val):
-                    kept = ckpt_io.latest_checkpoint(out_dir)
-                    raise TrainError(
-                        f"step {step_done}: loss is {loss_val}; stopping without saving (last good "
-                        f"checkpoint: {kept or 'none'}); try a lower lr, grad_clip, or dtype bf16/fp32"
-                    )
+                loss_val = float(all_mean(loss_sum, rt).item())
                 scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
-                clip = cfg.grad_clip if cfg.grad_clip > 0 else float("inf")
-                norm = float(torch.nn.utils.clip_grad_norm_(raw_model.parameters(), clip))
-                scaler.step(optimizer)
+                norm = grad_norm(model, cfg.grad_clip)
+
+                # apply the step, unless the spike guard says it is bad
+                verdict = guard.verdict(loss_val, norm, check_norm=not scaler.is_enabled())
+                if verdict is None:
+                    check_finite(cfg, step + 1, loss_val)  # with the guard off, NaN stops the run
+                    scaler.step(optimizer)
+                    guard.accept(loss_val)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
                 if rt.device.type == "cuda":
                     torch.cuda.synchronize()
                 dt = time.perf_counter() - t0
+                step_done = step + 1
                 step_times.append(dt)
                 step_waits.append(prefetch.wait_s - wait0)
                 summary["losses"].append(loss_val)
                 summary["step"] = step_done
 
-                record: dict[str, Any] = {
-                    "step": step_done,
-                    "loss": loss_val,
-                    "lr": lr,
-                    "norm": norm,
-                    "ms": dt * 1e3,
-                    "tok_s": tokens_per_step / dt,
-                }
-                line = (
-                    f"step {step_done}/{cfg.max_steps} | loss {loss_val:.4f} | lr {lr:.4e} | norm {norm:.2f} | "
-                    f"{dt * 1e3:.1f} ms | {tokens_per_step / dt:.0f} tok/s"
-                )
-                if rt.device.type == "cuda":
-                    record["mfu"] = flops_per_step / dt / (PEAK_FLOPS * rt.world)
-                    line += f" | mfu {100 * record['mfu']:.1f}%"
-                if step_done % cfg.log_every == 0 or step_done == cfg.max_steps:
-                    say(line)
+                # one log line and one metrics record per step; skips and rollbacks as events
+                if verdict is None:
+                    record = {"step": step_done, "loss": loss_val, "lr": lr, "norm": norm, "ms": dt * 1e3}
+                    record["tok_s"] = tokens_per_step / dt
+                    line = step_line(cfg, step_done, loss_val, lr, norm, dt, record["tok_s"])
+                    if peak:
+                        record["mfu"] = flops_per_step / dt / (peak[0] * rt.world)
+                        line += f" | mfu {100 * record['mfu']:.1f}%"
+                    if step_done % cfg.log_every == 0 or step_done == cfg.max_steps:
+                        say(line)
+                else:
+                    record = skip_event(step_done, verdict, loss_val, norm, guard, lr)
+                    say(f"step {step_done}/{cfg.max_steps} | skipped ({verdict}) | {describe(record)}")
+                    summary["events"].append(record)
+                    if guard.skip(step_done):
+                        rolled = rollback_event(step_done, state.rollback(), guard)
+                        say(f"step {step_done}/{cfg.max_steps} | rollback | {describe(rolled)}")
+                        metrics.write(record)
+                        summary["events"].append(rolled)
+                        record = rolled
 
                 final = step_done == cfg.max_steps
                 if batches.val is not None and (
                     (cfg.eval_every and step_done % cfg.eval_every == 0) or final
                 ):
-                    record["val_loss"] = evaluate(raw_model, batches, cfg, rt, autocast)
+                    record["val_loss"] = evaluate(model, batches, cfg, rt)
                     summary["val_losses"].append((step_done, record["val_loss"]))
                     say(f"step {step_done}/{cfg.max_steps} | val loss {record['val_loss']:.4f}")
-                if metrics is not None:
-                    metrics.write(json.dumps(record) + "\n")
-                    metrics.flush()
+                metrics.write(record)
 
-                stopping = stop.set or stop_after == step_done
-                if rt.world > 1:  # every rank must leave at the same step, so agree on the flag
-                    flag = torch.tensor(float(stopping), device=rt.device)
-                    dist.all_reduce(flag)
-                    stopping = bool(flag.item() > 0)
+                # checkpoint on schedule, at the end, and before leaving early
+                stopping = any_rank(stop.set or stop_after == step_done, rt)
                 if final or stopping or (cfg.ckpt_every and step_done % cfg.ckpt_every == 0):
-                    path = save(step_done)
+                    path = state.save(step_done)
                     if path is not None and (final or stopping):
                         say(f"checkpoint: {path}")
-                if "val_loss" in record or final or stopping:
-                    if rt.master:
-                        write_loss_plot(out_dir)
+                if rt.master and ("val_loss" in record or "event" in record or final or stopping):
+                    write_loss_plot(out_dir)
                 if stopping:
                     summary["stopped"] = True
                     if stop.set:
@@ -368,20 +319,51 @@ def train(
                     break
     finally:
         prefetch.close()
-        if metrics is not None:
-            metrics.close()
+        metrics.close()
 
     timed = step_times[2:] or step_times  # the first steps include compilation and warm-up
     if timed:
         summary["tok_s"] = tokens_per_step / statistics.median(timed)
         summary["data_wait_frac"] = sum(step_waits[-len(timed) :]) / sum(timed)
-        if rt.device.type == "cuda":
-            summary["mfu"] = flops_per_step / statistics.median(timed) / (PEAK_FLOPS * rt.world)
-    summary["flops_per_token"] = raw_model.flops_per_token(cfg.block_size)
-    summary["params"] = raw_model.num_params()
+        if peak:
+            summary["mfu"] = flops_per_step / statistics.median(timed) / (peak[0] * rt.world)
+            summary["peak"] = peak[1]
+    summary["flops_per_token"] = model.flops_per_token(cfg.block_size)
+    summary["params"] = model.num_params()
     return summary
 
 
-def cleanup_distributed() -> None:
-    if dist.is_initialized():
-        dist.destroy_process_group()
+def check_finite(cfg: TrainConfig, step: int, loss: float) -> None:
+    if not math.isfinite(loss):
+        kept = ckpt_io.latest_checkpoint(cfg.out_dir)
+        raise TrainError(
+            f"step {step}: loss is {loss}; stopping without saving (last good checkpoint: "
+            f"{kept or 'none'}); try a lower lr, grad_clip, dtype bf16/fp32, or the spike guard (spike.enabled)"
+        )
+
+
+def skip_event(
+    step: int, reason: str, loss: float, norm: float, guard: SpikeGuard, lr: float
+) -> dict[str, Any]:
+    # `loss_seen`, not `loss`: readers that plot the loss curve should not draw the spike
+    return {"event": "skip", "step": step, "reason": reason, "loss_seen": loss, "norm": norm,
+            "avg_loss": guard.average, "lr": lr}  # fmt: skip
+
+
+def rollback_event(step: int, to_step: int, guard: SpikeGuard) -> dict[str, Any]:
+    return {
+        "event": "rollback",
+        "step": step,
+        "to_step": to_step,
+        "data_skipped": [to_step + 1, step],  # steps whose batches are not replayed
+        "rollbacks": guard.rollbacks,
+        "lr_scale": guard.lr_scale,
+    }
+
+
+def describe(record: dict[str, Any]) -> str:
+    return " | ".join(
+        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+        for k, v in record.items()
+        if k not in ("event", "step")
+    )

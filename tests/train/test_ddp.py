@@ -13,7 +13,8 @@ import torch.multiprocessing as mp
 
 from tests.train.util import make_data, tiny_config
 from train.checkpoint import latest_checkpoint, load_checkpoint
-from train.trainer import cleanup_distributed, train
+from train.runtime import cleanup_distributed
+from train.trainer import train
 
 STEPS = ("max_steps=3", "eval_every=0")
 

@@ -119,7 +119,7 @@ def test_fused_adamw_of_the_cuda_path_matches_the_default_kernel(data: Path, tmp
         torch.testing.assert_close(a, b, rtol=1e-4, atol=2e-5, msg=name)
 
 
-def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(
+def test_without_the_guard_a_non_finite_loss_stops_and_keeps_last_good_checkpoint(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     forward = GPT.forward
@@ -133,7 +133,9 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(
         return logits, loss
 
     monkeypatch.setattr(GPT, "forward", poisoned)
-    cfg = tiny_config(data, tmp_path / "run", "max_steps=10", "ckpt_every=2", "eval_every=0")
+    cfg = tiny_config(
+        data, tmp_path / "run", "max_steps=10", "ckpt_every=2", "eval_every=0", "spike.enabled=false"
+    )
     with pytest.raises(TrainError, match=r"step 4: loss is nan; stopping without saving .*step_00000002\.pt"):
         train(cfg, log=quiet)
     kept = load_checkpoint(latest_checkpoint(tmp_path / "run"))

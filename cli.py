@@ -13,7 +13,8 @@ import sys
 
 import click
 
-from curate.config import ConfigError, dump_yaml, load_pipeline
+from curate.config import ConfigError, dump_yaml
+from curate.pipeline import load_pipeline
 
 
 class _Group(click.Group):
@@ -122,23 +123,22 @@ def curate_status(config: str, overrides: tuple[str, ...], as_json: bool) -> Non
 def curate_report(config: str, overrides: tuple[str, ...], train_dir: str | None) -> None:
     """(Re)write the run report (report.json, report.html) from the stage manifests."""
     from curate.report import write_report
-    from curate.runner import Pipeline
 
-    pipeline = Pipeline(load_pipeline(config, overrides), verbose=False)
-    if not pipeline.workdir.is_dir():
-        raise ConfigError(f"{pipeline.workdir}: no run yet; run `llmcli curate run {config}` first")
-    write_report(pipeline, train_dir=train_dir)
-    click.echo(f"report: {pipeline.workdir / 'report.json'}")
-    click.echo(f"report: {pipeline.workdir / 'report.html'}")
+    cfg = load_pipeline(config, overrides)
+    if not cfg.workdir_path.is_dir():
+        raise ConfigError(f"{cfg.workdir_path}: no run yet; run `llmcli curate run {config}` first")
+    write_report(cfg, train_dir=train_dir)
+    click.echo(f"report: {cfg.workdir_path / 'report.json'}")
+    click.echo(f"report: {cfg.workdir_path / 'report.html'}")
 
 
-# Commands that live beside the code they drive. A command whose module is not there yet is
-# listed, and says so, instead of pretending to work.
+# Commands that live beside the code they drive.
 _LAZY = {
     main: [
         ("tokenize", "curate.tokenize_cli", "tokenize_cmd"),
         ("train", "train.cli", "train_cmd"),
         ("sample", "train.cli", "sample_cmd"),
+        ("eval", "train.cli", "eval_cmd"),
     ],
     curate: [
         ("train-classifier", "curate.classifier_cli", "train_classifier_cmd"),
@@ -148,27 +148,9 @@ _LAZY = {
 }
 
 
-def _not_implemented(name: str) -> click.Command:
-    @click.command(
-        name,
-        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
-        help="Not implemented yet.",
-    )
-    def cmd() -> None:
-        raise click.ClickException(f"`{name}` is not implemented yet")
-
-    return cmd
-
-
 for _group, _entries in _LAZY.items():
     for _name, _module, _attr in _entries:
-        try:
-            _cmd = getattr(importlib.import_module(_module), _attr)
-        except ModuleNotFoundError as e:
-            if e.name != _module:  # a real missing dependency must not hide behind "not implemented"
-                raise
-            _cmd = _not_implemented(_name)
-        _group.add_command(_cmd, _name)
+        _group.add_command(getattr(importlib.import_module(_module), _attr), _name)
 
 
 if __name__ == "__main__":

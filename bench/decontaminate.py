@@ -95,7 +95,7 @@ def time_stage(docs: list[str], items_path: Path, ngram: int, work: Path) -> tup
     _ = stage.index  # load outside the timing, as a worker does once
     stats = ShardStats()
     t0 = time.perf_counter()
-    stage.run_shard(shard, ctx.stage_dir, stats)
+    stage.run_shard(shard, stats)
     return time.perf_counter() - t0, stats.removed
 
 

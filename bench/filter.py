@@ -33,9 +33,9 @@ sys.path[0] = str(ROOT)
 
 import pyarrow.parquet as pq  # noqa: E402
 
-from curate.config import load_pipeline  # noqa: E402
 from curate.filters import QUALITY_FAMILIES, DocView  # noqa: E402
 from curate.filters.language import LanguageConfig, LanguageFilter  # noqa: E402
+from curate.pipeline import load_pipeline  # noqa: E402
 from curate.runner import Pipeline  # noqa: E402
 from scripts.sample_crawl import LABELS_NAME, build_sample_crawl  # noqa: E402
 

@@ -90,7 +90,7 @@ def run_once(data: Path, work: Path, workers: int, executor: str) -> dict:
     )
     code = (
         "import resource, sys, time\n"
-        "from curate.config import load_pipeline\nfrom curate.runner import Pipeline\n"
+        "from curate.pipeline import load_pipeline\nfrom curate.runner import Pipeline\n"
         "t = time.perf_counter(); Pipeline(load_pipeline(sys.argv[1]), verbose=False).run()\n"
         "print('SECONDS', time.perf_counter() - t)\n"
         "print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"

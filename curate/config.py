@@ -17,9 +17,8 @@ from typing import Any, Union
 
 import yaml
 
-
-class ConfigError(ValueError):
-    """A configuration problem: stops the run before any work starts."""
+from curate.errors import ConfigError
+from curate.inputs import redact
 
 
 class ConfigPath(str):
@@ -212,8 +211,6 @@ class PipelineConfig:
         return p if p.is_absolute() else Path(self.base_dir) / p
 
     def to_dict(self) -> dict:
-        from curate.inputs import redact
-
         return {
             "name": self.name,
             "workdir": self.workdir,
@@ -302,22 +299,6 @@ def read_yaml_mapping(path: str | Path) -> dict:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(raw).__name__}")
     return raw
-
-
-def load_pipeline(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> PipelineConfig:
-    """Read, override, and check a pipeline YAML. Raises ConfigError with one clear line."""
-    from curate.stage import STAGES, load_stage_modules
-
-    load_stage_modules()
-    path = Path(path)
-    raw = read_yaml_mapping(path)
-    for item in overrides:
-        keys, value = parse_override(item)
-        apply_override(raw, keys, value)
-    try:
-        return pipeline_from_dict(raw, base_dir=Path.cwd(), known=STAGES)
-    except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
 
 
 def pipeline_from_dict(raw: dict, base_dir: Path, known: dict) -> PipelineConfig:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 
-from curate.config import ConfigError, load_pipeline
+from curate.config import ConfigError
 from curate.manifest import Manifest
-from curate.stage import STAGES
+from curate.pipeline import load_pipeline
+from curate.stage import STAGES, load_summary
 
 
 def contamination_stats(config: str | Path, overrides: tuple[str, ...] = ()) -> tuple[str, dict, bool]:
-    """(stage dir name, {benchmark: stats}, complete) for the pipeline's decontaminate stage."""
+    """(stage dir name, {benchmark: BenchmarkHits}, complete) for the pipeline's decontaminate stage."""
     from curate.stages.decontaminate import summarize_matches
 
     cfg = load_pipeline(config, overrides)
@@ -24,9 +26,9 @@ def contamination_stats(config: str | Path, overrides: tuple[str, ...] = ()) -> 
     manifest = Manifest.load(stage_dir)
     if manifest is None:
         raise ConfigError(f"{stage_dir}: no decontamination run yet; run `llmcli curate run {config}` first")
-    final = manifest.steps.get("finalize", {}).get("stats", {})
-    if manifest.complete and final.get("benchmarks"):
-        return stage_dir.name, final["benchmarks"], True
+    summary = load_summary(STAGES["decontaminate"], manifest.steps.get("finalize", {}).get("summary"))
+    if manifest.complete and summary is not None:
+        return stage_dir.name, summary.benchmarks, True
     # a partial run: sum what the finished shards recorded
     info_path = stage_dir / "_index" / "meta.json"
     info = json.loads(info_path.read_text(encoding="utf-8"))["info"] if info_path.exists() else {}
@@ -38,12 +40,12 @@ def format_table(rows: dict, examples: bool = True) -> str:
     body = [
         [
             name,
-            str(r.get("items") if r.get("items") is not None else "?"),
-            str(r.get("items_not_indexed", 0)),
-            str(r.get("items_contaminated", 0)),
-            str(r.get("docs_contaminated", 0)),
-            str(r.get("docs_dropped", 0)),
-            str(r.get("docs_masked", 0)),
+            str(r.items if r.items is not None else "?"),
+            str(r.items_not_indexed),
+            str(r.items_contaminated),
+            str(r.docs_contaminated),
+            str(r.docs_dropped),
+            str(r.docs_masked),
         ]
         for name, r in rows.items()
     ]
@@ -51,7 +53,7 @@ def format_table(rows: dict, examples: bool = True) -> str:
     lines = ["  ".join(x.ljust(w) for x, w in zip(line, widths)).rstrip() for line in [header, *body]]
     if examples:
         for name, r in rows.items():
-            for ex in r.get("examples", []):
+            for ex in r.examples:
                 ngram = ex["ngram"] if len(ex["ngram"]) <= 80 else ex["ngram"][:77] + "..."
                 lines.append(f'  {name} {ex["item"]}: {ex.get("url") or ex["doc_id"]}: "{ngram}"')
     return "\n".join(lines)
@@ -69,7 +71,8 @@ def contamination_cmd(config: str, overrides: tuple[str, ...], as_json: bool, no
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
     if as_json:
-        click.echo(json.dumps({"stage": stage, "complete": complete, "benchmarks": rows}, indent=1))
+        benchmarks = {name: asdict(r) for name, r in rows.items()}
+        click.echo(json.dumps({"stage": stage, "complete": complete, "benchmarks": benchmarks}, indent=1))
         return
     click.echo(f"{stage}{'' if complete else ' (partial: not every shard is done)'}")
     click.echo(format_table(rows, examples=not no_examples))

@@ -62,10 +62,11 @@ def iter_documents(path: str | Path, columns: list[str] | None = None) -> Iterat
 
 
 class ShardWriter:
-    """Writes documents to a Parquet file in bounded row groups.
+    """Writes documents (dicts or Arrow tables) to a Parquet file in bounded row groups.
 
-    The caller writes to a temporary path and renames it into place when the shard is
-    complete; this class only buffers and writes.
+    The file is created on the first row, so a writer given nothing leaves no file: a zero-row
+    Parquet file is not a valid `datasets` shard. The caller writes to a temporary path and
+    renames it into place when the shard is complete; this class only buffers and writes.
     """
 
     def __init__(self, path: str | Path, schema: pa.Schema) -> None:
@@ -74,7 +75,15 @@ class ShardWriter:
         self.rows = 0
         self._buffer: list[dict] = []
         self._bytes = 0
-        self._writer = pq.ParquetWriter(self.path, schema, compression="zstd", write_statistics=False)
+        self._writer: pq.ParquetWriter | None = None
+
+    def _file(self) -> pq.ParquetWriter:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(
+                self.path, self.schema, compression="zstd", write_statistics=False
+            )
+        return self._writer
 
     def write(self, doc: dict) -> None:
         self._buffer.append(doc)
@@ -82,20 +91,34 @@ class ShardWriter:
         if len(self._buffer) >= ROW_GROUP_DOCS or self._bytes >= ROW_GROUP_BYTES:
             self.flush()
 
+    def write_table(self, table: pa.Table) -> None:
+        """A whole row group at once (stages that split Arrow tables instead of documents)."""
+        if table.num_rows:
+            self.flush()
+            self._file().write_table(
+                table.select(self.schema.names).cast(self.schema), row_group_size=table.num_rows
+            )
+            self.rows += table.num_rows
+
     def flush(self) -> None:
         if not self._buffer:
             return
         table = pa.Table.from_pylist(self._buffer, schema=self.schema)
-        self._writer.write_table(table, row_group_size=len(self._buffer))
+        self._file().write_table(table, row_group_size=len(self._buffer))
         self.rows += len(self._buffer)
         self._buffer, self._bytes = [], 0
 
-    def close(self) -> None:
+    def close(self) -> Path | None:
+        """Finish the file; returns its path, or None when no row was written (and no file exists)."""
         self.flush()
+        if self._writer is None:
+            return None
         self._writer.close()
+        return self.path
 
     def abort(self) -> None:
         try:
-            self._writer.close()
+            if self._writer is not None:
+                self._writer.close()
         finally:
             self.path.unlink(missing_ok=True)

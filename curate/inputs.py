@@ -6,7 +6,7 @@ import glob
 import re
 from pathlib import Path
 
-from curate.config import ConfigError, InputConfig
+from curate.errors import ConfigError
 
 # The shipped pipelines read the project's sample crawl, built by `make sample-data`.
 SAMPLE_DIR = Path("data/sample")
@@ -16,10 +16,10 @@ def _is_url(path: str) -> bool:
     return "://" in path and not path.startswith("file://")
 
 
-def resolve_inputs(cfg: InputConfig, base_dir: Path = Path(".")) -> list[str]:
-    """Expand every pattern; each must match at least one file. Order is sorted, hence stable."""
+def resolve_inputs(patterns: list[str], base_dir: Path = Path(".")) -> list[str]:
+    """Expand every pattern (`input.paths`); each must match a file. Order is sorted, hence stable."""
     out: list[str] = []
-    for pattern in cfg.paths:
+    for pattern in patterns:
         matches = _expand(pattern, base_dir)
         if not matches:
             hint = (

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import click
 
-from curate.config import ConfigError, load_pipeline
+from curate.config import ConfigError
 from curate.manifest import Manifest
+from curate.pipeline import load_pipeline
 from curate.report import iter_removed, snippet
 
 
@@ -34,12 +35,10 @@ def resolve_stage_dir(cfg, stage: str) -> Path:
 
 
 def stage_reasons(stage_dir: Path, config: str) -> dict[str, int]:
-    from curate.runner import stage_totals
-
     manifest = Manifest.load(stage_dir)
     if manifest is None:
         raise ConfigError(f"{stage_dir}: this stage has not run yet; run `llmcli curate run {config}` first")
-    reasons = stage_totals(manifest).reasons
+    reasons = manifest.totals().reasons
     return dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
 
 

@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from curate.stats import ShardStats
+
 MANIFEST = "_manifest.json"
 
 
@@ -81,3 +83,24 @@ class Manifest:
             if verify and file_digest(path) != info["sha256"]:
                 return False
         return True
+
+    def totals(self) -> ShardStats:
+        """The stage's counts: every finished shard's merged."""
+        total = ShardStats()
+        for entry in self.shards.values():
+            if entry.get("status") == "done":
+                total.merge(ShardStats.from_dict(entry["stats"]))
+        return total
+
+    def kept_files(self) -> list[tuple[int, str, int]]:
+        """(shard index, relative path, rows) of every kept shard file, in shard order.
+
+        A shard that kept nothing has no file and is left out (no zero-row Parquet files).
+        """
+        out = []
+        for name, entry in sorted(self.shards.items()):
+            rel = f"{name}.parquet"
+            info = entry.get("files", {}).get(rel)
+            if entry.get("status") == "done" and info is not None:
+                out.append((int(name.removeprefix("part-")), rel, info.get("rows")))
+        return out

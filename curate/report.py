@@ -13,16 +13,17 @@ import re
 import time
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from curate.config import PipelineConfig
 from curate.manifest import Manifest, atomic_write_text
-
-if TYPE_CHECKING:
-    from curate.runner import Pipeline
+from curate.stage import STAGES, load_stage_modules, load_summary
+from curate.stats import log
 
 EXAMPLES_PER_REASON = 3
 SNIPPET_CHARS = 240
@@ -33,10 +34,10 @@ MIX_CHARS_MAX_BYTES = 1 << 30
 
 
 def stage_summary(manifest: Manifest) -> dict:
-    from curate.runner import stage_totals
-
-    t = stage_totals(manifest)
+    """One stage's counts, throughput and typed summary (a dict of plain values, for report.json)."""
+    t = manifest.totals()
     wall = manifest.seconds or 0.0
+    summary = load_summary(STAGES[manifest.stage], manifest.steps.get("finalize", {}).get("summary"))
     return {
         "stage": manifest.stage,
         "position": manifest.position,
@@ -50,18 +51,21 @@ def stage_summary(manifest: Manifest) -> dict:
         "errors": t.errors,
         # Every document read is kept or removed; resample's extra copies are new kept rows, and
         # errors are records that never became documents (counted, with file and offset).
-        "copies": t.counters.get("copies", 0),
-        "balanced": t.docs_in + t.counters.get("copies", 0) == t.kept + t.removed,
-        "bytes_in": t.bytes_in,
-        "bytes_out": t.bytes_out,
+        "copies": t.copies,
+        "balanced": t.balanced,
+        "chars_in": t.chars_in,
+        "chars_out": t.chars_out,
+        "raw_bytes": t.raw_bytes,
         "reasons": dict(sorted(t.reasons.items(), key=lambda kv: -kv[1])),
         "counters": dict(sorted(t.counters.items())),
         "error_messages": t.error_messages[:20],
         "wall_seconds": round(wall, 3),
         "worker_seconds": round(t.seconds, 3),
         "docs_per_s": round(t.docs_in / wall, 1) if wall else None,
-        "mb_per_s": round(t.bytes_in / wall / 1e6, 3) if wall else None,
-        "extra": manifest.steps.get("finalize", {}).get("stats", {}) or {},
+        # text stages in characters of text per second; the crawl reader in MB of raw records
+        "chars_per_s": round(t.chars_in / wall, 1) if wall and t.chars_in else None,
+        "mb_per_s": round(t.raw_bytes / wall / 1e6, 3) if wall and t.raw_bytes else None,
+        "summary": asdict(summary) if summary is not None else None,
     }
 
 
@@ -173,71 +177,37 @@ def _value_counts(column) -> dict:
     return {d["values"]: d["counts"] for d in pc.value_counts(column).to_pylist()}
 
 
-# --------------------------------------------------------------------------- stage extras
+# --------------------------------------------------------------------------- stage sections
 
 
-def _histogram(value: Any) -> dict[int, int] | None:
-    """A cluster-size histogram {size: clusters} from a dict, a list of pairs or a list of sizes."""
-    try:
-        if isinstance(value, dict):
-            return {int(k): int(v) for k, v in sorted(value.items(), key=lambda kv: int(kv[0]))}
-        if isinstance(value, list) and value and all(isinstance(x, (list, tuple)) for x in value):
-            return {int(k): int(v) for k, v in sorted(value)}
-        if isinstance(value, list):
-            return dict(sorted(Counter(int(x) for x in value).items()))
-    except (TypeError, ValueError):
-        return None
-    return None
-
-
-def _benchmark_rows(value: Any) -> list[dict]:
-    """Per-benchmark contamination rows from {name: stats}, {name: count} or [{name: ...}]."""
-    rows = []
-    if isinstance(value, dict):
-        for name, v in value.items():
-            rows.append({"benchmark": name, **(v if isinstance(v, dict) else {"value": v})})
-    elif isinstance(value, list):
-        for v in value:
-            if isinstance(v, dict):
-                name = v.get("name", v.get("benchmark", "?"))
-                rows.append(
-                    {"benchmark": name, **{k: x for k, x in v.items() if k not in ("name", "benchmark")}}
-                )
-    return rows
-
-
-def stage_extras(stages: list[dict]) -> dict:
-    """The dedup, contamination, resample and token sections, found by key in finalize stats."""
+def stage_sections(stages: list[dict]) -> dict:
+    """The dedup, contamination, resample and token sections, each from its stage's typed summary."""
     out: dict[str, Any] = {"dedup": None, "contamination": None, "resample": None, "tokens": None}
     for s in stages:
-        extra = s["extra"] if isinstance(s.get("extra"), dict) else {}
-        for key in ("cluster_size_histogram", "cluster_sizes"):
-            hist = _histogram(extra.get(key))
-            if hist and out["dedup"] is None:
-                out["dedup"] = {
-                    "stage": s["dir"],
-                    "cluster_size_histogram": {str(k): v for k, v in hist.items()},
-                }
-        if "benchmarks" in extra and out["contamination"] is None:
-            out["contamination"] = {"stage": s["dir"], "benchmarks": _benchmark_rows(extra["benchmarks"])}
-        if "shares_before" in extra or "shares_after" in extra:
+        summary = s["summary"]
+        if summary is None:
+            continue
+        if s["stage"] == "dedup":
+            out["dedup"] = {
+                "stage": s["dir"],
+                "exact_duplicates": summary["exact_duplicates"],
+                "minhash_duplicates": summary["minhash_duplicates"],
+                "clusters": summary["clusters"],
+                "cluster_size_histogram": summary["cluster_sizes"],  # "1", "2", "3-4", "5-8", ...
+            }
+        elif s["stage"] == "decontaminate":
+            rows = [{"benchmark": name, **hits} for name, hits in summary["benchmarks"].items()]
+            out["contamination"] = {"stage": s["dir"], "benchmarks": rows}
+        elif s["stage"] == "resample":
             out["resample"] = {
                 "stage": s["dir"],
-                "shares_before": extra.get("shares_before") or {},
-                "shares_after": extra.get("shares_after") or {},
+                "shares_before": summary["shares_before"],
+                "shares_after": summary["shares_after"],
             }
-        tok = {k: extra[k] for k in ("tokens", "train_tokens", "val_tokens") if k in extra}
-        if tok:
-            out["tokens"] = {"stage": s["dir"], **tok}
+        elif s["stage"] == "tokenize":
+            keys = ("tokens", "train_tokens", "val_tokens", "test_tokens", "vocab_size")
+            out["tokens"] = {"stage": s["dir"], **{k: summary[k] for k in keys}}
     return out
-
-
-def _token_count(extra: dict) -> int | None:
-    for key in ("tokens", "train_tokens"):
-        v = extra.get(key)
-        if isinstance(v, (int, float)):
-            return int(v) + (int(extra.get("val_tokens") or 0) if key == "train_tokens" else 0)
-    return None
 
 
 def funnel(stages: list[dict]) -> list[dict]:
@@ -253,8 +223,8 @@ def funnel(stages: list[dict]) -> list[dict]:
             {
                 "step": s["dir"],
                 "docs": s["kept"],
-                "chars": s["bytes_out"],
-                "tokens": _token_count(s["extra"]) if isinstance(s.get("extra"), dict) else None,
+                "chars": s["chars_out"],
+                "tokens": s["summary"]["tokens"] if s["stage"] == "tokenize" and s["summary"] else None,
                 "removed": s["removed"],
                 "errors": s["errors"],
             }
@@ -295,7 +265,7 @@ def read_train_metrics(train_dir: Path) -> dict | None:
             train.append([step, rec["loss"]])
         if isinstance(rec.get("val_loss"), (int, float)):
             val.append([step, rec["val_loss"]])
-        tok_s = rec.get("tok_s", rec.get("tokens_per_s"))
+        tok_s = rec.get("tok_s")
         if isinstance(tok_s, (int, float)):
             speed.append([step, tok_s])
     if not (train or val):
@@ -313,29 +283,20 @@ def read_train_metrics(train_dir: Path) -> dict | None:
     }
 
 
-def write_training_plots(train_dir: Path) -> Path | None:
-    """Write `train_dir/curves.svg` (loss, val loss, throughput); for the trainer to call."""
-    metrics = read_train_metrics(train_dir)
-    if metrics is None:
-        return None
-    from curate.report_html import training_svg
-
-    out = Path(train_dir) / "curves.svg"
-    atomic_write_text(out, training_svg(metrics))
-    return out
-
-
 # --------------------------------------------------------------------------- the report
 
 
-def build_report(pipeline: Pipeline, train_dir: Path | None = None) -> dict:
-    """Everything the report shows, from what is on disk (nothing is recomputed)."""
+def build_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
+    """Everything the report shows, from what is on disk under the workdir (nothing is recomputed)."""
+    load_stage_modules()
+    workdir = cfg.workdir_path
     stages, dirs = [], []
-    for stage, _ in pipeline.stage_plan():
-        m = Manifest.load(stage.ctx.stage_dir)
+    for pos, spec in enumerate(cfg.stages):
+        stage_dir = workdir / STAGES[spec.name].dirname(pos)
+        m = Manifest.load(stage_dir)
         if m is not None:
             stages.append(stage_summary(m))
-            dirs.append(stage.ctx.stage_dir)
+            dirs.append(stage_dir)
     removals = {}
     for s, d in zip(stages, dirs):
         if s["reasons"]:
@@ -346,40 +307,48 @@ def build_report(pipeline: Pipeline, train_dir: Path | None = None) -> dict:
     mixes = [(d, corpus_mix(d)) for d in dirs]
     mixes = [(d, m) for d, m in mixes if m is not None]
     mix = {"before": mixes[0][1], "after": mixes[-1][1]} if mixes else {"before": None, "after": None}
-    if train_dir is None and (pipeline.workdir / "train" / "metrics.jsonl").is_file():
-        train_dir = pipeline.workdir / "train"
+    if train_dir is None and (workdir / "train" / "metrics.jsonl").is_file():
+        train_dir = workdir / "train"
     total_wall = sum(s["wall_seconds"] for s in stages)
     return {
-        "pipeline": pipeline.cfg.name,
+        "pipeline": cfg.name,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "workdir": str(pipeline.workdir),
+        "workdir": str(workdir),
         "funnel": funnel(stages),
         "stages": stages,
         "removals": removals,
         "mix": mix,
-        **stage_extras(stages),
+        **stage_sections(stages),
         "timings": {
             "total_wall_seconds": round(total_wall, 3),
             "stages": [
-                {k: s[k] for k in ("dir", "wall_seconds", "worker_seconds", "docs_per_s", "mb_per_s")}
+                {
+                    k: s[k]
+                    for k in (
+                        "dir",
+                        "wall_seconds",
+                        "worker_seconds",
+                        "docs_per_s",
+                        "chars_per_s",
+                        "mb_per_s",
+                    )
+                }
                 for s in stages
             ],
         },
         "train": read_train_metrics(train_dir) if train_dir is not None else None,
-        "config": pipeline.cfg.to_dict(),
+        "config": cfg.to_dict(),
     }
 
 
-def write_report(pipeline: Pipeline, train_dir: Path | None = None) -> dict:
+def write_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
     """(Re)write workdir/report.json and workdir/report.html; returns the report."""
-    report = build_report(pipeline, Path(train_dir) if train_dir is not None else None)
-    atomic_write_text(pipeline.workdir / "report.json", json.dumps(report, indent=1, default=str))
+    report = build_report(cfg, Path(train_dir) if train_dir is not None else None)
+    atomic_write_text(cfg.workdir_path / "report.json", json.dumps(report, indent=1, default=str))
     try:
         from curate.report_html import render_html
 
-        atomic_write_text(pipeline.workdir / "report.html", render_html(report))
+        atomic_write_text(cfg.workdir_path / "report.html", render_html(report))
     except Exception as e:  # the JSON report and the run's outputs stand even if plotting fails
-        from curate.runner import log
-
         log(f"warning: report.html not written: {type(e).__name__}: {e}")
     return report

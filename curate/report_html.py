@@ -132,9 +132,9 @@ def grouped_svg(labels: list[str], series: dict[str, list[float]], title: str, y
 
 
 def histogram_svg(hist: dict[str, int], title: str) -> str:
+    """Bars over the producer's size bins ("1", "2", "3-4", "5-8", ...), in its order."""
     fig, ax = _figure(7.5, 3.2)
-    sizes = [int(k) for k in hist]
-    ax.bar(sizes, list(hist.values()), color=COLORS[1], width=0.8)
+    ax.bar(range(len(hist)), list(hist.values()), color=COLORS[1], width=0.8, tick_label=list(hist))
     ax.set_yscale("log")
     ax.set_xlabel("cluster size (documents)")
     ax.set_ylabel("clusters")
@@ -251,7 +251,7 @@ def extras_section(report: dict) -> str:
         hist = d["cluster_size_histogram"]
         parts.append(f"<h2>Duplicate clusters ({esc(d['stage'])})</h2>")
         parts.append(histogram_svg(hist, "cluster-size histogram"))
-        parts.append(table(["cluster size", "clusters"], [[int(k), v] for k, v in hist.items()]))
+        parts.append(table(["cluster size", "clusters"], [[k, v] for k, v in hist.items()]))
     if report.get("contamination"):
         c = report["contamination"]
         parts.append(f"<h2>Contamination per benchmark ({esc(c['stage'])})</h2>")
@@ -297,8 +297,18 @@ def timings_section(report: dict) -> str:
     if not st:
         return ""
     t = table(
-        ["stage", "wall s", "worker s", "docs/s", "MB/s"],
-        [[s["dir"], s["wall_seconds"], s["worker_seconds"], s["docs_per_s"], s["mb_per_s"]] for s in st],
+        ["stage", "wall s", "worker s", "docs/s", "text chars/s", "raw MB/s"],
+        [
+            [
+                s["dir"],
+                s["wall_seconds"],
+                s["worker_seconds"],
+                s["docs_per_s"],
+                s["chars_per_s"],
+                s["mb_per_s"],
+            ]
+            for s in st
+        ],
     )
     plot = hbar_svg([s["dir"] for s in st], [s["wall_seconds"] for s in st], "wall time per stage", "seconds")
     return f"<h2>Stage timings and throughput</h2>{t}{plot}"
@@ -316,12 +326,12 @@ def train_section(report: dict) -> str:
 
 
 def stage_details_section(report: dict) -> str:
-    """Counters, errors and any finalize statistics the sections above do not show."""
-    shown = {"cluster_size_histogram", "cluster_sizes", "benchmarks", "shares_before", "shares_after"}
+    """Counters, errors and the parts of each stage's summary the sections above do not show."""
+    shown = {"cluster_sizes", "benchmarks", "shares_before", "shares_after"}
     parts = ["<h2>Stage details</h2>"]
     for s in report["stages"]:
         rows = [[f"counter: {k}", v] for k, v in s["counters"].items()]
-        rows += [[f"finalize: {k}", _cell(v)] for k, v in s["extra"].items() if k not in shown]
+        rows += [[f"summary: {k}", _cell(v)] for k, v in (s["summary"] or {}).items() if k not in shown]
         rows += [["error", m] for m in s["error_messages"]]
         state = "complete" if s["complete"] else "incomplete"
         parts.append(f"<h3>{esc(s['dir'])} <span class=meta>({state}, {fmt(s['shards'])} shards)</span></h3>")

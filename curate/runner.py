@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import fcntl
 import importlib
-import json
 import os
 import shutil
 import sys
@@ -24,20 +23,26 @@ from typing import Any
 
 from tqdm import tqdm
 
-from curate.config import ConfigError, PipelineConfig, config_hash, dump_yaml, to_dict
+from curate.config import PipelineConfig, config_hash, dump_yaml, to_dict
+from curate.errors import ConfigError, StageFailed
 from curate.executors import LocalExecutor, RayExecutor
 from curate.faults import fault_point
 from curate.inputs import redact, resolve_inputs
 from curate.manifest import Manifest, atomic_write_text, describe_file
-from curate.stage import STAGES, Shard, ShardStats, Stage, StageContext, load_stage_modules
+from curate.report import write_report
+from curate.stage import (
+    STAGES,
+    MultiPassStage,
+    Shard,
+    ShardOutput,
+    Stage,
+    StageContext,
+    load_stage_modules,
+    summary_dict,
+)
+from curate.stats import ShardStats, log
 
-
-class StageFailed(RuntimeError):
-    """One or more shards of a stage failed; the message names them."""
-
-
-def log(message: str) -> None:
-    print(f"llmcli: {message}", file=sys.stderr, flush=True)
+__all__ = ["Pipeline", "StageFailed", "log"]
 
 
 # --------------------------------------------------------------------------- worker side
@@ -75,7 +80,7 @@ def run_shard_task(task: ShardTask) -> tuple[str, str, dict]:
     t0 = time.perf_counter()
     try:
         stage = _stage_instance(task.stage, task.config, task.ctx, task.chash)
-        outputs = stage.run_shard(task.shard, task.ctx.stage_dir, stats)
+        outputs = stage.run_shard(task.shard, stats)
         files = {}
         for rel, tmp in outputs.items():
             files[rel] = describe_file(Path(tmp), rel)
@@ -110,7 +115,7 @@ class Pipeline:
     @property
     def inputs(self) -> list[str]:
         if self._inputs is None:
-            self._inputs = resolve_inputs(self.cfg.input, base_dir=Path(self.cfg.base_dir))
+            self._inputs = resolve_inputs(self.cfg.input.paths, base_dir=Path(self.cfg.base_dir))
         return self._inputs
 
     def stage_plan(self) -> list[tuple[Stage, str]]:
@@ -202,18 +207,21 @@ class Pipeline:
                             )
                         break
                     prev_manifest = m
-            from curate.report import write_report
-
-            return write_report(self)
+            return write_report(self.cfg)
         finally:
             self.close()
             lock.close()
 
     def _shards_for(self, stage: Stage, prev: Manifest | None) -> list[Shard]:
+        """The first stage reads the inputs; every later one the previous stage's kept shards.
+
+        A shard that kept no document has no file (no zero-row Parquet): it is simply not an
+        input of the next stage, whose shards keep their numbers (part-00000, part-00002, ...).
+        """
         if prev is None:
             return [Shard(i, p) for i, p in enumerate(self.inputs)]
         prev_dir = stage.ctx.input_dir
-        return [Shard(i, str(prev_dir / f"part-{i:05d}.parquet")) for i in range(prev.num_shards)]
+        return [Shard(i, str(prev_dir / rel), rows) for i, rel, rows in prev.kept_files()]
 
     def _run_stage(self, stage: Stage, chash: str, prev: Manifest | None, force: bool) -> Manifest:
         sdir = stage.ctx.stage_dir
@@ -225,7 +233,10 @@ class Pipeline:
             manifest = None
         sdir.mkdir(parents=True, exist_ok=True)
         for tmp in sdir.rglob("*.tmp-*"):  # leftovers of a killed run
-            tmp.unlink(missing_ok=True)
+            if tmp.is_dir():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
         shards = self._shards_for(stage, prev)
         if manifest is None:
             manifest = Manifest(stage.name, stage.ctx.position, chash, to_dict(stage.config))
@@ -236,7 +247,10 @@ class Pipeline:
             return manifest
         manifest.complete = False
         t0 = time.perf_counter()
-        if not manifest.steps.get("prepare", {}).get("done"):
+        multi_pass = isinstance(stage, MultiPassStage)
+        if multi_pass and not manifest.steps.get("prepare", {}).get("done"):
+            manifest.steps["prepare"] = {"started": True}  # `curate status`: partial, files kept
+            manifest.save(sdir)
             stage.prepare(shards, self._map)
             manifest.steps["prepare"] = {"done": True}
             manifest.save(sdir)
@@ -255,11 +269,13 @@ class Pipeline:
                 f"stage {stage.name}: {len(failures)} of {len(shards)} shards failed "
                 f"({', '.join(n for n, _ in failures)}); fix the input and rerun to resume"
             )
-        manifest.steps["finalize"] = {"done": True, "stats": stage.finalize(shards, self._map)}
+        if multi_pass:
+            summary = summary_dict(stage.finalize(shards, self._map))
+            manifest.steps["finalize"] = {"done": True, "summary": summary}
         manifest.seconds += time.perf_counter() - t0
         manifest.complete = True
         manifest.save(sdir)
-        totals = stage_totals(manifest)
+        totals = manifest.totals()
         if self.verbose:
             log(
                 f"{sdir.name}: in {totals.docs_in}, kept {totals.kept}, removed {totals.removed}, "
@@ -325,11 +341,11 @@ class Pipeline:
                     state = "stale"
                 elif m.complete and done == m.num_shards:
                     state = "done"
-                elif done:
+                elif done or m.steps.get("prepare"):  # a global pass started: its files are reused
                     state = "partial"
                 else:
                     state = "pending"
-                t = stage_totals(m)
+                t = m.totals()
                 row.update(
                     state=state,
                     shards_done=done,
@@ -342,24 +358,3 @@ class Pipeline:
             stale_before = stale_before or row["state"] == "stale"
             rows.append(row)
         return rows
-
-
-def stage_totals(manifest: Manifest) -> ShardStats:
-    total = ShardStats()
-    for entry in manifest.shards.values():
-        if entry.get("status") == "done":
-            total.merge(ShardStats.from_dict(entry["stats"]))
-    return total
-
-
-def load_manifests(workdir: Path) -> list[Manifest]:
-    out = []
-    for d in sorted(p for p in workdir.iterdir() if p.is_dir()):
-        m = Manifest.load(d)
-        if m is not None:
-            out.append(m)
-    return out
-
-
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,42 +1,56 @@
-"""The stage interface and the registry of stages keyed by their YAML name.
+"""The stage interface, the one shard writer, and the registry of stages keyed by their YAML name.
 
-A stage is one unit of work over shards. The runner gives each shard to `run_shard` in a
-worker process; the default implementation streams the input documents through `process`,
-which yields `(doc, reason)` pairs: `reason is None` keeps the document, a snake_case reason
-sends it to `removed/` with that reason. Counting, timing, atomic writes and the manifest
-belong to the runner, not to stages.
+A stage is one unit of work over shards, of one of two kinds:
 
-Multi-pass stages (dedup, decontamination, tokenization) also implement `prepare` (global
-work before the shard pass, e.g. building an index) and/or `finalize` (global work after it).
-Both must be resumable on their own: they keep their intermediate files under `ctx.stage_dir`.
+- a `DocumentStage` (ingest, filter, pii) looks at one document at a time: `process` yields
+  `(doc, reason)` pairs, `reason is None` keeps the document and a snake_case reason sends it to
+  `removed/` with that reason;
+- a `MultiPassStage` (dedup, decontaminate, resample, tokenize) also does global work: `prepare`
+  before the shard pass (build an index, train a tokenizer, cluster duplicates) and `finalize`
+  after it, which returns the stage's typed summary for the report. Both keep their intermediate
+  files under `ctx.stage_dir`, so each pass resumes on its own.
+
+Either way the shard pass writes through a `ShardOutput` that the runner creates, and the runner
+alone publishes it (checksums, atomic renames, the manifest entry). Counting is not the stage's
+business: reading a shard counts what went in, the `ShardOutput` counts what was kept or removed.
+A stage that works on whole Arrow tables (dedup, tokenize) overrides `write_shard` and hands
+tables to the same `ShardOutput`.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import pkgutil
-from collections import Counter
+import shutil
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from curate.document import BASE_SCHEMA, ShardWriter, iter_documents, removed_schema, with_fields
+from curate.document import ShardWriter, iter_documents, removed_schema, with_fields
 from curate.faults import fault_point
+from curate.stats import ShardStats
 
-MAX_ERROR_MESSAGES = 50
+MapFn = Callable[[Callable[[Any], Any], Iterable[Any]], list[Any]]
 
 
 @dataclass
 class Shard:
-    """One unit of parallel work: `input` is a raw file (ingest) or the previous stage's shard."""
+    """One unit of parallel work: `input` is a raw file (the first stage) or the previous stage's shard.
+
+    `rows` is the input's row count when the previous stage recorded it, so the runner can check
+    that every row came out kept or removed.
+    """
 
     index: int
     input: str
+    rows: int | None = None
 
     @property
     def name(self) -> str:
@@ -52,72 +66,124 @@ class StageContext:
     position: int
     pipeline_name: str
     input_format: str = "warc"
-    # The directory of the previous stage (None for ingest), for stages that need other shards.
+    # The directory of the previous stage (None for the first), for stages that need other shards.
     input_dir: Path | None = None
 
 
-@dataclass
-class ShardStats:
-    """Counts for one shard (merged per stage by the runner)."""
-
-    docs_in: int = 0
-    kept: int = 0
-    removed: int = 0
-    errors: int = 0
-    bytes_in: int = 0
-    bytes_out: int = 0
-    seconds: float = 0.0
-    reasons: Counter = field(default_factory=Counter)
-    counters: Counter = field(default_factory=Counter)
-    error_messages: list[str] = field(default_factory=list)
-
-    def error(self, message: str) -> None:
-        """Count one record that could not be processed (e.g. 'crawl-1.warc.gz @ 5120: truncated')."""
-        self.errors += 1
-        if len(self.error_messages) < MAX_ERROR_MESSAGES:
-            self.error_messages.append(message)
-
-    def count(self, name: str, n: int = 1) -> None:
-        self.counters[name] += n
-
-    def merge(self, other: ShardStats) -> None:
-        for name in ("docs_in", "kept", "removed", "errors", "bytes_in", "bytes_out", "seconds"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.reasons.update(other.reasons)
-        self.counters.update(other.counters)
-        room = MAX_ERROR_MESSAGES - len(self.error_messages)
-        self.error_messages.extend(other.error_messages[: max(room, 0)])
-
-    def to_dict(self) -> dict:
-        return {
-            "docs_in": self.docs_in,
-            "kept": self.kept,
-            "removed": self.removed,
-            "errors": self.errors,
-            "bytes_in": self.bytes_in,
-            "bytes_out": self.bytes_out,
-            "seconds": round(self.seconds, 4),
-            "reasons": dict(sorted(self.reasons.items())),
-            "counters": dict(sorted(self.counters.items())),
-            "error_messages": list(self.error_messages),
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict) -> ShardStats:
-        s = cls(**{k: d.get(k, 0) for k in ("docs_in", "kept", "removed", "errors", "bytes_in", "bytes_out")})
-        s.seconds = d.get("seconds", 0.0)
-        s.reasons = Counter(d.get("reasons", {}))
-        s.counters = Counter(d.get("counters", {}))
-        s.error_messages = list(d.get("error_messages", []))
-        return s
+def text_chars(table: pa.Table) -> int:
+    """Characters of text in a table's `text` column (nulls count as empty)."""
+    if "text" not in table.column_names or not table.num_rows:
+        return 0
+    return int(pc.sum(pc.utf8_length(pc.fill_null(table.column("text"), ""))).as_py() or 0)
 
 
-MapFn = Callable[[Callable[[Any], Any], Iterable[Any]], list[Any]]
+# --------------------------------------------------------------------------- the one writer
+
+
+class ShardOutput:
+    """Everything one shard pass writes, under temporary names, and the counts of what it kept.
+
+    Kept documents go to `part-XXXXX.parquet`, removed ones (with `reason`) to
+    `removed/part-XXXXX.parquet`; a stage may add files of its own (`add_file`, `write_json`).
+    A Parquet file that would hold no row is not written at all: the manifest records the zero.
+    `close` returns {final relative name: temporary path} for the runner to publish.
+    """
+
+    def __init__(
+        self, stage_dir: Path, shard: Shard, schema: pa.Schema, rschema: pa.Schema, stats: ShardStats
+    ):
+        self.stage_dir = stage_dir
+        self.stats = stats
+        self.tag = f".tmp-{os.getpid()}"
+        self.kept_rel, self.removed_rel = f"{shard.name}.parquet", f"removed/{shard.name}.parquet"
+        self._kept = ShardWriter(stage_dir / (self.kept_rel + self.tag), schema)
+        self._removed = ShardWriter(stage_dir / (self.removed_rel + self.tag), rschema)
+        self._kept_file: Path | None = None  # the input itself, hard-linked (keep_input)
+        self._files: dict[str, Path] = {}
+
+    # ----------------------------------------------------------------- documents
+    def write(self, doc: dict, reason: str | None) -> None:
+        fault_point("doc")
+        if reason is None:
+            self._kept.write(doc)
+            self.stats.kept += 1
+            self.stats.chars_out += len(doc.get("text") or "")
+        else:
+            doc["reason"] = reason
+            self._removed.write(doc)
+            self.stats.removed += 1
+            self.stats.reasons[reason] += 1
+
+    # ----------------------------------------------------------------- Arrow tables
+    def keep_table(self, table: pa.Table) -> None:
+        fault_point("doc")
+        self._kept.write_table(table)
+        self.stats.kept += table.num_rows
+        self.stats.chars_out += text_chars(table)
+
+    def remove_table(self, table: pa.Table) -> None:
+        """Removed rows; `table` has a `reason` column."""
+        if not table.num_rows:
+            return
+        self._removed.write_table(table)
+        self.stats.removed += table.num_rows
+        for row in pc.value_counts(table.column("reason")).to_pylist():
+            self.stats.reasons[row["values"]] += row["counts"]
+
+    def keep_input(self, path: str | Path, rows: int, chars: int) -> None:
+        """The input shard is the kept output, unchanged: a hard link (shard files are only ever
+        replaced by rename, never written in place, so linking is safe), or a copy."""
+        if rows:
+            self._kept_file = self.stage_dir / (self.kept_rel + self.tag)
+            try:
+                os.link(path, self._kept_file)
+            except OSError:
+                shutil.copyfile(path, self._kept_file)
+        self.stats.kept += rows
+        self.stats.chars_out += chars
+
+    # ----------------------------------------------------------------- side files
+    def temp_path(self, rel: str) -> Path:
+        """A temporary path for a stage file that is published as `rel` with the shard."""
+        path = self.stage_dir / f"{rel}{self.tag}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._files[rel] = path
+        return path
+
+    def add_file(self, rel: str, tmp: Path) -> None:
+        """A temporary file the stage wrote itself, published as `rel` with the shard."""
+        self._files[rel] = Path(tmp)
+
+    def write_json(self, rel: str, data: Any) -> None:
+        """Per-shard data for the stage's finalize (match lists, group counts)."""
+        self.temp_path(rel).write_text(json.dumps(data, sort_keys=True), encoding="utf-8")
+
+    # ----------------------------------------------------------------- finish
+    def close(self) -> dict[str, Path]:
+        out = dict(self._files)
+        kept = self._kept_file or self._kept.close()  # (with keep_input the writer never opened)
+        removed = self._removed.close()
+        if kept is not None:
+            out[self.kept_rel] = kept
+        if removed is not None:
+            out[self.removed_rel] = removed
+        return out
+
+    def abort(self) -> None:
+        self._kept.abort()
+        self._removed.abort()
+        for path in [*self._files.values(), self._kept_file]:
+            if path is not None:
+                Path(path).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------- stages
 
 
 class Stage:
-    """Base class of every pipeline stage."""
+    """What every stage has: a YAML name, a config dataclass, a place on disk, a shard pass."""
 
+    kind: ClassVar[str]
     name: ClassVar[str]
     config_class: ClassVar[type]
     # Columns this stage adds to kept documents, and to removed ones (besides `reason`).
@@ -128,7 +194,6 @@ class Stage:
         self.config = config
         self.ctx = ctx
 
-    # ----------------------------------------------------------------- layout
     @classmethod
     def dirname(cls, position: int) -> str:
         return f"{position:02d}_{cls.name}"
@@ -137,66 +202,98 @@ class Stage:
         """Anything besides the config that invalidates this stage's outputs when it changes."""
         return None
 
-    # ----------------------------------------------------------------- global passes
-    def prepare(self, shards: list[Shard], map_fn: MapFn) -> None:
-        """Global work before the shard pass (runs in the driver; `map_fn` fans out to workers)."""
-
-    def finalize(self, shards: list[Shard], map_fn: MapFn) -> dict:
-        """Global work after every shard is done; returns extra statistics for the report."""
-        return {}
-
-    # ----------------------------------------------------------------- the shard pass
+    # ----------------------------------------------------------------- schemas
     def input_schema(self, shard: Shard) -> pa.Schema:
         return pq.read_schema(shard.input)
 
+    def output_schemas(self, shard: Shard) -> tuple[pa.Schema, pa.Schema]:
+        """(kept, removed) schemas: the input's columns plus this stage's."""
+        schema = with_fields(self.input_schema(shard), self.extra_fields)
+        return schema, removed_schema(schema, self.removed_extra_fields)
+
+    # ----------------------------------------------------------------- the shard pass
     def read(self, shard: Shard, stats: ShardStats) -> Iterator[dict]:
-        """The documents of one input shard."""
-        return iter_documents(shard.input)
+        """The documents of one input shard, counted as they are read."""
+        for doc in iter_documents(shard.input):
+            stats.docs_in += 1
+            stats.chars_in += len(doc.get("text") or "")
+            yield doc
+
+    def read_tables(self, shard: Shard, stats: ShardStats) -> Iterator[pa.Table]:
+        """The input shard row group by row group (stages that work on Arrow tables), counted."""
+        pf = pq.ParquetFile(shard.input)
+        for g in range(pf.num_row_groups):
+            table = pf.read_row_group(g)
+            stats.docs_in += table.num_rows
+            stats.chars_in += text_chars(table)
+            yield table
 
     def process(self, docs: Iterator[dict], stats: ShardStats) -> Iterator[tuple[dict, str | None]]:
         """Yield (document, None) to keep it or (document, 'snake_case_reason') to remove it."""
+        raise NotImplementedError(f"stage {self.name!r} implements neither process nor write_shard")
+
+    def write_shard(self, shard: Shard, out: ShardOutput, stats: ShardStats) -> None:
+        """One shard through the stage into `out`; the default streams `read` through `process`."""
+        for doc, reason in self.process(self.read(shard, stats), stats):
+            out.write(doc, reason)
+
+    def run_shard(self, shard: Shard, stats: ShardStats) -> dict[str, Path]:
+        """The shard pass through a `ShardOutput`, checked: {final relative name: temporary path}.
+
+        Nothing is published here (the runner checksums and renames); on any error nothing is left.
+        """
+        schema, rschema = self.output_schemas(shard)
+        out = ShardOutput(self.ctx.stage_dir, shard, schema, rschema, stats)
+        try:
+            self.write_shard(shard, out, stats)
+            if shard.rows is not None and stats.docs_in != shard.rows:
+                raise RuntimeError(f"read {stats.docs_in} of the {shard.rows} documents of {shard.input}")
+            if not stats.balanced:
+                raise RuntimeError(
+                    f"documents lost in {shard.name}: in {stats.docs_in} + copies {stats.copies} != "
+                    f"kept {stats.kept} + removed {stats.removed}"
+                )
+            return out.close()
+        except BaseException:
+            out.abort()
+            raise
+
+
+class DocumentStage(Stage):
+    """A stage that decides one document at a time, with no global pass."""
+
+    kind = "document"
+
+
+class MultiPassStage(Stage):
+    """A stage with global passes around the shard pass; `finalize` returns its typed summary."""
+
+    kind = "multi_pass"
+    summary_class: ClassVar[type]  # a dataclass; the report reads it by stage name
+
+    def prepare(self, shards: list[Shard], map_fn: MapFn) -> None:
+        """Global work before the shard pass (runs in the driver; `map_fn` fans out to workers)."""
+
+    def finalize(self, shards: list[Shard], map_fn: MapFn) -> Any:
+        """Global work after every shard is done; returns an instance of `summary_class`."""
         raise NotImplementedError
 
-    def run_shard(self, shard: Shard, out_dir: Path, stats: ShardStats) -> dict[str, Path]:
-        """Process one shard, writing temporary files; returns {final relative name: temp path}.
 
-        The runner checksums the temp files, renames them into place and records the manifest
-        entry. The default writes `part-XXXXX.parquet` (kept) and `removed/part-XXXXX.parquet`.
-        """
-        schema = with_fields(self.input_schema(shard), self.extra_fields)
-        rschema = removed_schema(schema, self.removed_extra_fields)
-        tmp_tag = f".tmp-{os.getpid()}"
-        kept_rel, removed_rel = f"{shard.name}.parquet", f"removed/{shard.name}.parquet"
-        (out_dir / "removed").mkdir(parents=True, exist_ok=True)
-        kept = ShardWriter(out_dir / (kept_rel + tmp_tag), schema)
-        removed = ShardWriter(out_dir / (removed_rel + tmp_tag), rschema)
-        try:
-            for doc, reason in self.process(_counted(self.read(shard, stats), stats), stats):
-                fault_point("doc")
-                if reason is None:
-                    kept.write(doc)
-                    stats.kept += 1
-                    stats.bytes_out += len(doc.get("text") or "")
-                else:
-                    doc["reason"] = reason
-                    removed.write(doc)
-                    stats.removed += 1
-                    stats.reasons[reason] += 1
-            kept.close()
-            removed.close()
-        except BaseException:
-            kept.abort()
-            removed.abort()
-            raise
-        return {kept_rel: kept.path, removed_rel: removed.path}
+def summary_dict(summary: Any) -> dict:
+    """A stage summary as stored in the manifest (a dataclass, as plain JSON values)."""
+    return json.loads(json.dumps(asdict(summary), default=str))
 
 
-def _counted(docs: Iterator[dict], stats: ShardStats) -> Iterator[dict]:
-    for doc in docs:
-        stats.docs_in += 1
-        stats.bytes_in += len(doc.get("text") or "")
-        yield doc
+def load_summary(stage_cls: type[Stage], data: dict | None) -> Any:
+    """The typed summary of a finished stage, from its manifest; None for a document stage or none stored."""
+    cls = getattr(stage_cls, "summary_class", None)
+    if cls is None or not data:
+        return None
+    known = {f.name for f in fields(cls)}  # a manifest from an older version may carry other keys
+    return cls(**{k: v for k, v in data.items() if k in known})
 
+
+# --------------------------------------------------------------------------- registry
 
 STAGES: dict[str, type[Stage]] = {}
 
@@ -224,4 +321,15 @@ def get_stage(name: str) -> type[Stage]:
     return STAGES[name]
 
 
-__all__ = ["BASE_SCHEMA", "STAGES", "Shard", "ShardStats", "Stage", "StageContext", "get_stage", "register"]
+__all__ = [
+    "STAGES",
+    "DocumentStage",
+    "MultiPassStage",
+    "Shard",
+    "ShardOutput",
+    "ShardStats",
+    "Stage",
+    "StageContext",
+    "get_stage",
+    "register",
+]

@@ -1,4 +1,4 @@
-"""`llmcli train` and `llmcli sample` (the top-level CLI imports these lazily)."""
+"""`llmcli train`, `llmcli sample` and `llmcli eval` (the top-level CLI imports these lazily)."""
 
 from __future__ import annotations
 
@@ -80,3 +80,53 @@ def sample_cmd(
     except TrainError as e:
         raise click.ClickException(str(e)) from None
     click.echo(text)
+
+
+@click.command("eval")
+@click.option(
+    "--model",
+    "source",
+    required=True,
+    type=click.Path(exists=True),
+    help="A checkpoint (step_XXXXXXXX.pt), a run directory (its latest checkpoint) or a Hugging Face GPT-2 directory.",
+)
+@click.option(
+    "--data",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="Token shards and index.parquet.",
+)
+@click.option("--split", default="val", show_default=True, type=click.Choice(["val", "test", "train"]))
+@click.option(
+    "--out",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="JSON results (default: eval_<split>.json in the run directory; none for a Hugging Face directory).",
+)
+@click.option(
+    "--block-size", default=None, type=click.IntRange(min=1), help="Default: the training block size."
+)
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1))
+@click.option("--device", default="auto", show_default=True, help="auto | cpu | cuda.")
+@click.option(
+    "--dtype", default="auto", show_default=True, type=click.Choice(["auto", "fp32", "bf16", "fp16"])
+)
+def eval_cmd(
+    source: str,
+    data: str,
+    split: str,
+    out: str | None,
+    block_size: int | None,
+    batch_size: int,
+    device: str,
+    dtype: str,
+) -> None:
+    """One deterministic pass over every token of a split: loss, perplexity and bits per byte, overall
+    and per domain and language (from the document index)."""
+    from train.eval import eval_line, run_eval
+
+    try:
+        result, path = run_eval(source, data, split, out, block_size, batch_size, device, dtype)
+    except (TrainError, ShardFormatError) as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(eval_line(result, path))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from curate.filters.base import DocView, Filter
-from curate.filters.base import Filter as DocFilter  # the name the filter stage (itself `Filter`) uses
 from curate.filters.c4 import C4, C4Params
 from curate.filters.fineweb import FineWeb, FineWebParams
 from curate.filters.gopher import GopherQuality, GopherQualityParams, GopherRepetition, GopherRepetitionParams
@@ -16,4 +15,4 @@ QUALITY_FAMILIES: dict[str, tuple[type[Filter], type]] = {
     "fineweb": (FineWeb, FineWebParams),
 }
 
-__all__ = ["QUALITY_FAMILIES", "DocFilter", "DocView", "Filter"]
+__all__ = ["QUALITY_FAMILIES", "DocView", "Filter"]

@@ -33,7 +33,7 @@ from curate.decontam.index import NgramIndex, build_index
 from curate.decontam.ngrams import TextBatch
 from curate.decontam.scan import DocMatch, mask_text, scan_texts, word_char_spans
 from curate.document import iter_documents
-from curate.stage import Shard, ShardStats, Stage, register
+from curate.stage import MultiPassStage, Shard, ShardOutput, ShardStats, register
 
 MODES = ("drop", "mask")
 BATCH_DOCS = 512
@@ -89,10 +89,38 @@ def _bench_record() -> dict:
     return {"items": set(), "docs": 0, "dropped": 0, "masked": 0, "examples": []}
 
 
+@dataclass
+class BenchmarkHits:
+    """One benchmark's contamination: what matched, and what the stage did about it."""
+
+    items: int | None = None  # items in the benchmark
+    items_not_indexed: int = 0  # too short to index (min_item_words)
+    items_contaminated: int = 0
+    contaminated_item_ids: list[str] = field(default_factory=list)  # the first 50
+    docs_contaminated: int = 0
+    docs_dropped: int = 0
+    docs_masked: int = 0
+    examples: list[dict] = field(default_factory=list)  # {doc_id, url, item, ngram}
+
+
+@dataclass
+class DecontaminateSummary:
+    benchmarks: dict[str, BenchmarkHits] = field(default_factory=dict)
+    ngram: int = 13
+    mode: str = "drop"
+    index_keys: int = 0
+
+    def __post_init__(self) -> None:  # loaded back from a manifest: plain dicts
+        self.benchmarks = {
+            k: v if isinstance(v, BenchmarkHits) else BenchmarkHits(**v) for k, v in self.benchmarks.items()
+        }
+
+
 @register
-class Decontaminate(Stage):
+class Decontaminate(MultiPassStage):
     name = "decontaminate"
     config_class = DecontaminateConfig
+    summary_class = DecontaminateSummary
     # `contamination`: JSON {benchmark: [item ids]} of what matched (null when clean);
     # `masked_spans`: how many spans mask mode cut out of a kept document (0 when untouched).
     extra_fields = [pa.field("contamination", pa.string()), pa.field("masked_spans", pa.int32())]
@@ -142,15 +170,11 @@ class Decontaminate(Stage):
             os.replace(tmp, self.ignore_path)
 
     # ----------------------------------------------------------------- shard pass
-    def run_shard(self, shard: Shard, out_dir: Path, stats: ShardStats) -> dict[str, Path]:
+    def write_shard(self, shard: Shard, out: ShardOutput, stats: ShardStats) -> None:
         self._matches = {benchmark_name(b): _bench_record() for b in self.config.benchmarks}
-        outputs = super().run_shard(shard, out_dir, stats)
-        rel = f"_matches/{shard.name}.json"
-        (out_dir / "_matches").mkdir(parents=True, exist_ok=True)
-        tmp = out_dir / f"{rel}.tmp-{os.getpid()}"
+        super().write_shard(shard, out, stats)
         summary = {b: {**r, "items": sorted(r["items"])} for b, r in self._matches.items()}
-        tmp.write_text(json.dumps(summary, sort_keys=True), encoding="utf-8")
-        return {**outputs, rel: tmp}
+        out.write_json(f"_matches/{shard.name}.json", summary)
 
     def process(self, docs: Iterator[dict], stats: ShardStats) -> Iterator[tuple[dict, str | None]]:
         batch: list[dict] = []
@@ -221,16 +245,18 @@ class Decontaminate(Stage):
                     )
 
     # ----------------------------------------------------------------- finalize
-    def finalize(self, shards: list[Shard], map_fn) -> dict:
-        return {
-            "benchmarks": summarize_matches(self.ctx.stage_dir, self.config, self.index.info),
-            "ngram": self.config.ngram,
-            "mode": self.config.mode,
-            "index_keys": int(len(self.index.keys)),
-        }
+    def finalize(self, shards: list[Shard], map_fn) -> DecontaminateSummary:
+        return DecontaminateSummary(
+            benchmarks=summarize_matches(self.ctx.stage_dir, self.config, self.index.info),
+            ngram=self.config.ngram,
+            mode=self.config.mode,
+            index_keys=int(len(self.index.keys)),
+        )
 
 
-def summarize_matches(stage_dir: Path, config: DecontaminateConfig, info: dict | None = None) -> dict:
+def summarize_matches(
+    stage_dir: Path, config: DecontaminateConfig, info: dict | None = None
+) -> dict[str, BenchmarkHits]:
     """Per benchmark: items, contaminated items and documents, examples (from `_matches/`)."""
     info = info or {}
     out = {}
@@ -249,13 +275,13 @@ def summarize_matches(stage_dir: Path, config: DecontaminateConfig, info: dict |
             row["docs_masked"] += rec["masked"]
             room = config.examples - len(row["examples"])
             row["examples"].extend(rec["examples"][: max(room, 0)])
-        out[name] = {
-            "items": info.get("items", {}).get(name),
-            "items_not_indexed": info.get("items_not_indexed", {}).get(name, 0),
-            "items_contaminated": len(items),
-            "contaminated_item_ids": sorted(items)[:50],
+        out[name] = BenchmarkHits(
+            items=info.get("items", {}).get(name),
+            items_not_indexed=info.get("items_not_indexed", {}).get(name, 0),
+            items_contaminated=len(items),
+            contaminated_item_ids=sorted(items)[:50],
             **row,
-        }
+        )
     return out
 
 

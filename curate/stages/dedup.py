@@ -20,13 +20,11 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from curate.config import ConfigPath
@@ -36,10 +34,8 @@ from curate.dedup.index import NewDocs, check_compatible, find_index, write_inde
 from curate.dedup.lsh import BandJob, SigJob, band_pass, signature_shard
 from curate.dedup.minhash import approx_threshold, jaccard_estimate, lsh_params
 from curate.dedup.verify import verify_new_pairs
-from curate.document import removed_schema, with_fields
-from curate.faults import fault_point
 from curate.manifest import atomic_write_text
-from curate.stage import Shard, ShardStats, Stage, register
+from curate.stage import MultiPassStage, Shard, ShardOutput, ShardStats, register
 
 EXACT, NEAR = "exact_duplicate", "minhash_duplicate"
 
@@ -115,10 +111,31 @@ class DedupConfig:
             raise ValueError("exact: false and minhash: off leave nothing to do; enable one")
 
 
+@dataclass
+class DedupSummary:
+    """What dedup found, for the report (from `_clusters/_stats.json`)."""
+
+    exact_duplicates: int = 0
+    minhash_duplicates: int = 0
+    clusters: int = 0
+    # clusters by size (documents, the kept one included) in power-of-two bins: "1", "2", "3-4", "5-8"
+    cluster_sizes: dict[str, int] = field(default_factory=dict)
+    index_docs: int = 0  # documents of earlier runs' indexes (`against`)
+    index_docs_after: int = 0
+    bands: int | None = None
+    rows: int | None = None
+    candidate_pairs: int | None = None
+    verified_pairs: int | None = None
+    component_rounds: int | None = None
+    partitions: int | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
 @register
-class Dedup(Stage):
+class Dedup(MultiPassStage):
     name = "dedup"
     config_class = DedupConfig
+    summary_class = DedupSummary
     removed_extra_fields = [pa.field("duplicate_of", pa.string())]
 
     def _dir(self, name: str) -> Path:
@@ -330,60 +347,29 @@ class Dedup(Stage):
             os.replace(tmp, cdir / f"{s.name}.parquet")
 
     # ----------------------------------------------------------------- shard pass
-    def run_shard(self, shard: Shard, out_dir: Path, stats: ShardStats) -> dict[str, Path]:
+    def write_shard(self, shard: Shard, out: ShardOutput, stats: ShardStats) -> None:
         """Split each row group by the removal list with Arrow (no per-document Python objects)."""
         verdicts = pq.read_table(self._dir("_clusters") / f"{shard.name}.parquet")
         rows = verdicts.column("row").to_numpy()
-        schema = with_fields(self.input_schema(shard), self.extra_fields)
-        rschema = removed_schema(schema, self.removed_extra_fields)
-        kept_rel, removed_rel = f"{shard.name}.parquet", f"removed/{shard.name}.parquet"
-        (out_dir / "removed").mkdir(parents=True, exist_ok=True)
-        tag = f".tmp-{os.getpid()}"
-        kept = pq.ParquetWriter(
-            out_dir / (kept_rel + tag), schema, compression="zstd", write_statistics=False
-        )
-        gone = pq.ParquetWriter(
-            out_dir / (removed_rel + tag), rschema, compression="zstd", write_statistics=False
-        )
-        try:
-            pf, start = pq.ParquetFile(shard.input), 0
-            for g in range(pf.num_row_groups):
-                table = pf.read_row_group(g).cast(schema)
-                n = table.num_rows
-                lo, hi = np.searchsorted(rows, [start, start + n])
-                drop = np.zeros(n, bool)
-                drop[rows[lo:hi] - start] = True
-                fault_point("doc")
-                chars = pc.utf8_length(pc.fill_null(table.column("text"), "")).to_numpy()
-                stats.docs_in += n
-                stats.bytes_in += int(chars.sum())
-                stats.bytes_out += int(chars[~drop].sum())
-                kept.write_table(table.filter(pa.array(~drop)), row_group_size=max(n, 1))
-                if hi > lo:
-                    out = table.filter(pa.array(drop))
-                    out = out.append_column("reason", verdicts.column("reason").slice(lo, hi - lo))
-                    out = out.append_column(
-                        "duplicate_of", verdicts.column("duplicate_of").slice(lo, hi - lo)
-                    )
-                    gone.write_table(out.select(rschema.names).cast(rschema))
-                start += n
-            kept.close()
-            gone.close()
-        except BaseException:
-            for w, rel in ((kept, kept_rel), (gone, removed_rel)):
-                w.close()
-                (out_dir / (rel + tag)).unlink(missing_ok=True)
-            raise
-        stats.removed = len(rows)
-        stats.kept = stats.docs_in - stats.removed
-        stats.reasons.update(verdicts.column("reason").to_pylist())
-        return {kept_rel: out_dir / (kept_rel + tag), removed_rel: out_dir / (removed_rel + tag)}
+        schema, _ = self.output_schemas(shard)
+        start = 0
+        for table in self.read_tables(shard, stats):
+            table = table.cast(schema)
+            n = table.num_rows
+            lo, hi = np.searchsorted(rows, [start, start + n])
+            drop = np.zeros(n, bool)
+            drop[rows[lo:hi] - start] = True
+            out.keep_table(table.filter(pa.array(~drop)))
+            if hi > lo:
+                gone = table.filter(pa.array(drop))
+                gone = gone.append_column("reason", verdicts.column("reason").slice(lo, hi - lo))
+                gone = gone.append_column("duplicate_of", verdicts.column("duplicate_of").slice(lo, hi - lo))
+                out.remove_table(gone)
+            start += n
 
-    def process(self, docs: Iterator[dict], stats: ShardStats) -> Iterator[tuple[dict, str | None]]:
-        raise NotImplementedError("dedup splits whole row groups in run_shard")
-
-    def finalize(self, shards: list[Shard], map_fn) -> dict:
-        return _read_json(self._dir("_clusters") / "_stats.json")
+    def finalize(self, shards: list[Shard], map_fn) -> DedupSummary:
+        stats = json.loads((self._dir("_clusters") / "_stats.json").read_text(encoding="utf-8"))
+        return DedupSummary(**stats)
 
 
 class _Clock:
@@ -397,10 +383,6 @@ class _Clock:
         now = time.perf_counter()
         self.laps[name] = round(now - self.t, 3)
         self.t = now
-
-
-def _read_json(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def _gather_sigs(ordinals: np.ndarray, offsets, dirs: list[Path]) -> np.ndarray:

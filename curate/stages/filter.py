@@ -23,12 +23,12 @@ from typing import Any
 import pyarrow as pa
 
 from curate.config import ConfigError, from_dict
-from curate.filters import QUALITY_FAMILIES, DocFilter, DocView
+from curate.filters import QUALITY_FAMILIES, DocView, Filter
 from curate.filters.classifier import ClassifierConfig, ClassifierFilter
 from curate.filters.language import DEFAULT_LID_MODEL, LanguageConfig, LanguageFilter, resolve_model
 from curate.filters.profiles import language_params
 from curate.filters.regex import RegexConfig, RegexFilter
-from curate.stage import ShardStats, Stage, register
+from curate.stage import DocumentStage, ShardStats, register
 
 
 def parse_quality(entries: list[str | dict[str, dict[str, Any]]]) -> list[tuple[str, Any]]:
@@ -100,7 +100,7 @@ def _sha256(path: Path) -> str:
 
 
 @register
-class Filter(Stage):
+class FilterStage(DocumentStage):
     name = "filter"
     config_class = FilterConfig
 
@@ -111,10 +111,10 @@ class Filter(Stage):
             self.extra_fields = [pa.field("quality_score", pa.float32())]
             self.removed_extra_fields = [pa.field("quality_score", pa.float32())]
 
-    def build_filters(self) -> tuple[list[DocFilter], LanguageFilter | None]:
+    def build_filters(self) -> tuple[list[Filter], LanguageFilter | None]:
         """The configured filters in run order (built in the worker: models load there)."""
         cfg = self.config
-        filters: list[DocFilter] = []
+        filters: list[Filter] = []
         if cfg.regex is not None:
             filters.append(RegexFilter(cfg.regex))
         # Language before the quality heuristics (as in datatrove's FineWeb pipeline): the heuristics

@@ -18,7 +18,7 @@ from curate.document import BASE_SCHEMA, make_id
 from curate.extract import ExtractTimeout, decode_html, extract_with_budget
 from curate.inputs import redact
 from curate.readers import RawRecord, read_jsonl, read_parquet, read_text, read_warc
-from curate.stage import Shard, ShardStats, Stage, register
+from curate.stage import DocumentStage, Shard, ShardStats, register
 
 EXTRACTORS = ("resiliparse", "trafilatura", "none")
 TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain")
@@ -57,7 +57,7 @@ def registered_domain(url: str | None) -> str | None:
 
 
 @register
-class Ingest(Stage):
+class Ingest(DocumentStage):
     name = "ingest"
     config_class = IngestConfig
     extra_fields = [pa.field("charset", pa.string())]
@@ -77,8 +77,9 @@ class Ingest(Stage):
             records = read_text(path, stats, cfg.max_record_bytes)
         source = redact(path)  # never credentials in outputs
         for rec in records:
-            if isinstance(rec.payload, bytes):
-                stats.bytes_in += len(rec.payload)
+            stats.docs_in += 1
+            payload = rec.payload
+            stats.raw_bytes += len(payload) if isinstance(payload, bytes) else len((payload or "").encode())
             yield self._document(rec, path, source)
 
     def _document(self, rec: RawRecord, path: str, source: str) -> dict:

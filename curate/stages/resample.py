@@ -17,10 +17,9 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
-import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +29,7 @@ import xxhash
 from curate.config import ConfigPath
 from curate.document import iter_documents
 from curate.manifest import atomic_write_text
-from curate.stage import Shard, ShardStats, Stage, register
+from curate.stage import MultiPassStage, Shard, ShardOutput, ShardStats, register
 
 KEYS = ("domain", "category", "classifier")
 PROXIES = ("words", "bytes")
@@ -211,10 +210,27 @@ def solve_weights(groups: dict[str, tuple[np.ndarray, np.ndarray]], shares: dict
 # --------------------------------------------------------------------------- the stage
 
 
+@dataclass
+class ResampleSummary:
+    """Groups before and after re-weighting, by a token proxy, largest group first."""
+
+    token_proxy: str = ""
+    shares_before: dict[str, float] = field(default_factory=dict)
+    shares_after: dict[str, float] = field(default_factory=dict)
+    docs_before: dict[str, int] = field(default_factory=dict)
+    docs_after: dict[str, int] = field(default_factory=dict)
+    tokens_before: int = 0
+    tokens_after: int = 0
+    weights: dict[str, float] = field(default_factory=dict)
+    target_shares: dict[str, float] | None = None
+    missing_groups: list[str] | None = None  # target groups the corpus does not have
+
+
 @register
-class Resample(Stage):
+class Resample(MultiPassStage):
     name = "resample"
     config_class = ResampleConfig
+    summary_class = ResampleSummary
     extra_fields = [pa.field("resample_group", pa.string()), pa.field("copy", pa.int32())]
 
     def __init__(self, config: ResampleConfig, ctx) -> None:
@@ -260,14 +276,10 @@ class Resample(Stage):
         return 0.0 if self.config.target_shares is not None else self._weights.get(DEFAULT, 1.0)
 
     # ----------------------------------------------------------------- shard pass
-    def run_shard(self, shard: Shard, out_dir: Path, stats: ShardStats) -> dict[str, Path]:
+    def write_shard(self, shard: Shard, out: ShardOutput, stats: ShardStats) -> None:
         self._groups = {}
-        outputs = super().run_shard(shard, out_dir, stats)
-        rel = f"_groups/{shard.name}.json"
-        (out_dir / "_groups").mkdir(parents=True, exist_ok=True)
-        tmp = out_dir / f"{rel}.tmp-{os.getpid()}"
-        tmp.write_text(json.dumps(self._groups, sort_keys=True), encoding="utf-8")
-        return {**outputs, rel: tmp}
+        super().write_shard(shard, out, stats)
+        out.write_json(f"_groups/{shard.name}.json", self._groups)
 
     def process(self, docs: Iterator[dict], stats: ShardStats) -> Iterator[tuple[dict, str | None]]:
         cfg = self.config
@@ -292,7 +304,7 @@ class Resample(Stage):
                 yield {**doc, "id": f"{doc['id']}~{k}", "copy": k}, None
 
     # ----------------------------------------------------------------- finalize
-    def finalize(self, shards: list[Shard], map_fn) -> dict:
+    def finalize(self, shards: list[Shard], map_fn) -> ResampleSummary:
         totals: dict[str, list[int]] = {}
         for s in shards:
             path = self.ctx.stage_dir / "_groups" / f"{s.name}.json"
@@ -303,18 +315,18 @@ class Resample(Stage):
         before = sum(r[1] for r in totals.values()) or 1
         after = sum(r[3] for r in totals.values()) or 1
         order = sorted(totals, key=lambda g: -totals[g][1])
-        out = {
-            "token_proxy": self.config.token_proxy,
-            "shares_before": {g: round(totals[g][1] / before, 6) for g in order},
-            "shares_after": {g: round(totals[g][3] / after, 6) for g in order},
-            "docs_before": {g: totals[g][0] for g in order},
-            "docs_after": {g: totals[g][2] for g in order},
-            "tokens_before": before if totals else 0,
-            "tokens_after": after if totals else 0,
-            "weights": {g: round(self.weight(g), 6) for g in order},
-        }
+        out = ResampleSummary(
+            token_proxy=self.config.token_proxy,
+            shares_before={g: round(totals[g][1] / before, 6) for g in order},
+            shares_after={g: round(totals[g][3] / after, 6) for g in order},
+            docs_before={g: totals[g][0] for g in order},
+            docs_after={g: totals[g][2] for g in order},
+            tokens_before=before if totals else 0,
+            tokens_after=after if totals else 0,
+            weights={g: round(self.weight(g), 6) for g in order},
+        )
         if self.config.target_shares is not None:
-            out["target_shares"] = dict(self.config.target_shares)
+            out.target_shares = dict(self.config.target_shares)
             solved = json.loads(self.weights_path.read_text(encoding="utf-8"))
-            out["missing_groups"] = solved["missing_groups"]
+            out.missing_groups = solved["missing_groups"]
         return out

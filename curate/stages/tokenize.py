@@ -11,9 +11,6 @@ are manifest entries like any stage's outputs, and the pack is redone from the p
 
 from __future__ import annotations
 
-import os
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +20,7 @@ import pyarrow.parquet as pq
 
 from curate.config import ConfigPath, config_hash, to_dict
 from curate.manifest import file_digest
-from curate.stage import Shard, ShardStats, Stage, register
+from curate.stage import MultiPassStage, Shard, ShardOutput, ShardStats, register
 from curate.tokenization.bpe import (
     EOT,
     SampleSpec,
@@ -100,10 +97,26 @@ def prepare_tokenizer(cfg: TokenizeConfig, inputs: list[str], path: Path) -> Pat
     return path
 
 
+@dataclass
+class TokenizeSummary:
+    """The token shards written (CONTRACT: tokens/), for the report and the funnel."""
+
+    out: str = ""
+    tokens: int = 0
+    train_tokens: int = 0
+    val_tokens: int = 0
+    test_tokens: int = 0
+    train_shards: int = 0
+    val_shards: int = 0
+    test_shards: int = 0
+    vocab_size: int = 0
+
+
 @register
-class Tokenize(Stage):
+class Tokenize(MultiPassStage):
     name = "tokenize"
     config_class = TokenizeConfig
+    summary_class = TokenizeSummary
 
     def __init__(self, config: TokenizeConfig, ctx) -> None:
         super().__init__(config, ctx)
@@ -129,10 +142,11 @@ class Tokenize(Stage):
             self._tok = load_tokenizer(self.tokenizer_path, self.config.eot_token)
         return self._tok
 
-    def run_shard(self, shard: Shard, out_dir: Path, stats: ShardStats) -> dict[str, Path]:
+    def write_shard(self, shard: Shard, out: ShardOutput, stats: ShardStats) -> None:
+        """Encode the shard into its token parts; the documents pass through unchanged."""
         tok = self._tokenizer()
         cfg = self.config
-        prefix = out_dir / "_tok" / shard.name
+        prefix = self.ctx.stage_dir / "_tok" / shard.name
         res = encode_part(
             tok,
             eot_id(tok, cfg.eot_token),
@@ -142,75 +156,33 @@ class Tokenize(Stage):
             cfg.val_fraction,
             cfg.test_fraction,
         )
-        outputs = {f"_tok/{shard.name}.{s}": res.files[s] for s in PART_FILES}
-        try:
-            outputs.update(self._pass_through(shard, out_dir, set(res.empty_rows)))
-        except BaseException:
-            for p in outputs.values():
-                Path(p).unlink(missing_ok=True)
-            raise
-        stats.docs_in = res.docs + len(res.empty_rows)
-        stats.kept, stats.removed = res.docs, len(res.empty_rows)
-        if res.empty_rows:
-            stats.reasons[EMPTY] += len(res.empty_rows)
-        stats.bytes_in = stats.bytes_out = res.chars  # an empty document has no characters
+        for suffix in PART_FILES:
+            out.add_file(f"_tok/{shard.name}.{suffix}", res.files[suffix])
         for split, n in res.tokens.items():
             stats.count(f"{split}_tokens", n)
-        return outputs
+        stats.docs_in = res.docs + len(res.empty_rows)
+        stats.chars_in = res.chars  # an empty document has no characters
+        if not res.empty_rows:
+            out.keep_input(shard.input, res.docs, res.chars)
+            return
+        # Some documents encode to no token: split row groups into kept and removed/ with Arrow.
+        empty, start = set(res.empty_rows), 0
+        pf = pq.ParquetFile(shard.input)
+        for g in range(pf.num_row_groups):
+            table = pf.read_row_group(g)
+            drop = pa.array([start + i in empty for i in range(table.num_rows)])
+            out.keep_table(table.filter(pc.invert(drop)))
+            gone = table.filter(drop)
+            out.remove_table(gone.append_column("reason", pa.array([EMPTY] * gone.num_rows, pa.string())))
+            start += table.num_rows
 
-    def _pass_through(self, shard: Shard, out_dir: Path, empty: set[int]) -> dict[str, Path]:
-        """The kept documents unchanged (a hard link of the input when none is empty) and removed/."""
-        from curate.document import removed_schema
-
-        schema = self.input_schema(shard)
-        rschema = removed_schema(schema)
-        tag = f".tmp-{os.getpid()}"
-        kept_rel, removed_rel = f"{shard.name}.parquet", f"removed/{shard.name}.parquet"
-        (out_dir / "removed").mkdir(parents=True, exist_ok=True)
-        kept_tmp, removed_tmp = out_dir / (kept_rel + tag), out_dir / (removed_rel + tag)
-        gone = pq.ParquetWriter(removed_tmp, rschema, compression="zstd", write_statistics=False)
-        try:
-            if not empty:
-                # Shard files are only ever replaced by rename, never written in place: linking is safe.
-                try:
-                    os.link(shard.input, kept_tmp)
-                except OSError:
-                    shutil.copyfile(shard.input, kept_tmp)
-            else:
-                kept = pq.ParquetWriter(kept_tmp, schema, compression="zstd", write_statistics=False)
-                pf, start = pq.ParquetFile(shard.input), 0
-                for g in range(pf.num_row_groups):
-                    table = pf.read_row_group(g)
-                    drop = pa.array([start + i in empty for i in range(table.num_rows)])
-                    kept.write_table(table.filter(pc.invert(drop)), row_group_size=max(table.num_rows, 1))
-                    out = table.filter(drop)
-                    if out.num_rows:
-                        out = out.append_column("reason", pa.array([EMPTY] * out.num_rows, pa.string()))
-                        gone.write_table(out.select(rschema.names).cast(rschema))
-                    start += table.num_rows
-                kept.close()
-            gone.close()
-        except BaseException:
-            gone.close()
-            kept_tmp.unlink(missing_ok=True)
-            removed_tmp.unlink(missing_ok=True)
-            raise
-        return {kept_rel: kept_tmp, removed_rel: removed_tmp}
-
-    def process(self, docs: Iterator[dict], stats: ShardStats) -> Iterator[tuple[dict, str | None]]:
-        raise NotImplementedError("tokenize encodes whole row groups in run_shard")
-
-    def finalize(self, shards: list[Shard], map_fn) -> dict:
+    def finalize(self, shards: list[Shard], map_fn) -> TokenizeSummary:
         parts = [self.ctx.stage_dir / "_tok" / s.name for s in shards]
         meta = pack(parts, self.out_dir, self.tokenizer_path, self.config.shard_tokens)
-        return {
-            "out": str(self.out_dir),
-            "tokens": meta["tokens"],
-            "train_tokens": meta["train_tokens"],
-            "val_tokens": meta["val_tokens"],
-            "test_tokens": meta["test_tokens"],
-            "train_shards": len(meta["shards"]["train"]),
-            "val_shards": len(meta["shards"]["val"]),
-            "test_shards": len(meta["shards"]["test"]),
-            "vocab_size": meta["vocab_size"],
-        }
+        return TokenizeSummary(
+            out=str(self.out_dir),
+            tokens=meta["tokens"],
+            **{f"{split}_tokens": meta[f"{split}_tokens"] for split in ("train", "val", "test")},
+            **{f"{split}_shards": len(meta["shards"][split]) for split in ("train", "val", "test")},
+            vocab_size=meta["vocab_size"],
+        )

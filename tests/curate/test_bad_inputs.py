@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curate.config import load_pipeline
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline, StageFailed
 from tests.curate.test_runner import output_digests, write_config
 from tests.warcs import PARAGRAPHS, html_page, small_crawl, warc_record, write_warc

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from curate.config import ConfigError, ConfigPath, load_pipeline
+from curate.config import ConfigError, ConfigPath
+from curate.pipeline import load_pipeline
 from curate.stage import STAGES, Stage, load_stage_modules
 
 REPO = Path(__file__).resolve().parents[2]

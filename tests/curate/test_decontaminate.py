@@ -11,12 +11,13 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from curate.config import ConfigError, load_pipeline
+from curate.config import ConfigError
 from curate.contamination_cli import contamination_cmd
 from curate.decontam.benchmarks import BenchmarkSpec, load_benchmark
 from curate.decontam.index import build_index
 from curate.decontam.ngrams import TextBatch
 from curate.decontam.scan import scan_texts
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 from curate.stages.decontaminate import Decontaminate
 from curate.text.normalize import normalize_text

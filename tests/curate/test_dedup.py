@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from datasketch import MinHash
 
-from curate.config import ConfigError, load_pipeline
+from curate.config import ConfigError
 from curate.dedup.clusters import exact_originals, representatives, size_histogram
 from curate.dedup.minhash import (
     band_hashes,
@@ -26,6 +26,7 @@ from curate.dedup.minhash import (
     word_hashes,
 )
 from curate.manifest import Manifest
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 from curate.stages.dedup import DedupConfig, MinhashConfig
 from curate.text.normalize import normalize_text, word_ngrams
@@ -272,7 +273,7 @@ def test_removes_planted_duplicates_and_keeps_the_first(tmp_path: Path) -> None:
         assert r["duplicate_of"] == by_url[copies[r["url"]]]["id"]
         want = "exact_duplicate" if r["url"].endswith(("1", "3", "5", "7", "9")) else "minhash_duplicate"
         assert r["reason"] == want, r["url"]
-    stats = Manifest.load(out).steps["finalize"]["stats"]
+    stats = Manifest.load(out).steps["finalize"]["summary"]
     assert stats["exact_duplicates"] + stats["minhash_duplicates"] == len(copies)
     assert sum(stats["cluster_sizes"].values()) == len(kept)
     # The same result whatever the number of workers.
@@ -311,7 +312,7 @@ def test_verify_drops_pairs_below_the_threshold(tmp_path: Path) -> None:
     checked = rows(checked_dir, removed=True)
     assert {r["url"] for r in plain} == {"https://x.example/b", "https://x.example/c"}
     assert {r["url"] for r in checked} == {"https://x.example/c"}
-    stats = Manifest.load(checked_dir).steps["finalize"]["stats"]
+    stats = Manifest.load(checked_dir).steps["finalize"]["summary"]
     assert stats["verified_pairs"] < stats["candidate_pairs"]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -96,7 +97,7 @@ def test_stage_output_does_not_depend_on_the_partition_count(tmp_path: Path, mon
     one = run(tmp_path, docs, spec, workers=2, name="one")
     monkeypatch.setattr(dedup_stage, "DOCS_PER_PARTITION", 7)
     many = run(tmp_path, docs, spec, workers=2, name="many")
-    stats = [dedup_stage._read_json(d / "_clusters" / "_stats.json") for d in (one, many)]
+    stats = [json.loads((d / "_clusters" / "_stats.json").read_text()) for d in (one, many)]
     assert stats[0]["partitions"] == 1 and stats[1]["partitions"] == dedup_stage.partitions(len(docs)) > 10
     assert stats[0]["candidate_pairs"] == stats[1]["candidate_pairs"] > 0
     for removed in (False, True):  # the same rows; `source` names each run's own input folder
@@ -114,7 +115,7 @@ def test_stage_resumes_inside_the_component_rounds(tmp_path: Path, monkeypatch) 
     docs, _ = corpus(seed=5, distinct=60)
     out = run(tmp_path, docs, "{}")
     clusters = [pq.read_table(p) for p in sorted((out / "_clusters").glob("*.parquet"))]
-    stats = dedup_stage._read_json(out / "_clusters" / "_stats.json")
+    stats = json.loads((out / "_clusters" / "_stats.json").read_text())
     assert stats["partitions"] == 8 and sum(len(t) for t in clusters) > 0
     # As if killed during the last round: its tasks and everything after are gone.
     last = sorted((out / "_cc").iterdir())[-1]
@@ -127,7 +128,7 @@ def test_stage_resumes_inside_the_component_rounds(tmp_path: Path, monkeypatch) 
     dedup_stage.Dedup(dedup_stage.DedupConfig(), ctx).prepare(shards, inline)
     assert last.is_dir()
     assert [pq.read_table(p) for p in sorted((out / "_clusters").glob("*.parquet"))] == clusters
-    again = dedup_stage._read_json(out / "_clusters" / "_stats.json")
+    again = json.loads((out / "_clusters" / "_stats.json").read_text())
     assert {k: v for k, v in again.items() if k != "seconds"} == {
         k: v for k, v in stats.items() if k != "seconds"
     }

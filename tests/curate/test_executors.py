@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from curate.config import load_pipeline
+from curate.pipeline import load_pipeline
+from curate.manifest import Manifest
 from curate.runner import Pipeline
 from tests.curate.test_runner import output_digests, write_config
 from tests.warcs import small_crawl
@@ -47,10 +48,9 @@ def test_ray_dedup_runs_its_global_steps_as_tasks_and_matches_local(tmp_path: Pa
     distributed = run(tmp_path, docs, "{}", workers=2, name="ray", executor="ray")
     assert not ray.is_initialized()
     assert calls[0].distributed  # the runner's map, which sends every task of a ray run to Ray
-    stats = dedup_stage._read_json(distributed / "_clusters" / "_stats.json")
-    assert stats["partitions"] == 14 and stats["minhash_duplicates"] + stats["exact_duplicates"] == len(
-        copies
-    )
+    summary = Manifest.load(distributed).steps["finalize"]["summary"]
+    assert summary["partitions"] == 14
+    assert summary["minhash_duplicates"] + summary["exact_duplicates"] == len(copies)
     for removed in (False, True):  # the same rows; `source` names each run's own input folder
         got = [
             [{k: v for k, v in r.items() if k != "source"} for r in rows(d, removed)]

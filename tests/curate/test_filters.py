@@ -9,15 +9,16 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curate.config import ConfigError, from_dict, load_pipeline
+from curate.config import ConfigError, from_dict
 from curate.filters import DocView
 from curate.filters.c4 import C4, count_sentences
 from curate.filters.fineweb import FineWeb
 from curate.filters.gopher import GopherQuality, GopherQualityParams, GopherRepetition
 from curate.filters.regex import RegexConfig, RegexFilter
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 from curate.stage import ShardStats
-from curate.stages.filter import Filter, FilterConfig
+from curate.stages.filter import FilterConfig, FilterStage
 from curate.text.words import split_words
 from tests.warcs import small_crawl
 
@@ -149,7 +150,9 @@ def test_language_writes_lang_on_kept_and_removed(tmp_path: Path) -> None:
     cfg = from_dict(FilterConfig, {"min_chars": 50, "language": {"keep": ["en"], "min_score": 0.5}})
     docs = [{"text": PROSE}, {"text": GERMAN}, {"text": "ok"}, {"text": "zzz qqq xxv 123 456 ..."}]
     stats = ShardStats()
-    out = list(Filter(cfg, None).process(iter(d | {"lang": None, "lang_score": None} for d in docs), stats))
+    out = list(
+        FilterStage(cfg, None).process(iter(d | {"lang": None, "lang_score": None} for d in docs), stats)
+    )
     reasons = [r for _, r in out]
     assert reasons[:3] == [None, "language_not_kept", "too_short"]
     assert out[0][0]["lang"] == "en" and out[0][0]["lang_score"] > 0.9
@@ -165,7 +168,7 @@ def test_language_runs_before_the_english_quality_rules() -> None:
     )
     stats = ShardStats()
     docs = [{"text": GERMAN * 3, "lang": None, "lang_score": None}]
-    assert [r for _, r in Filter(cfg, None).process(iter(docs), stats)] == ["language_not_kept"]
+    assert [r for _, r in FilterStage(cfg, None).process(iter(docs), stats)] == ["language_not_kept"]
     assert stats.counters["gopher_quality:dropped"] == 0
 
 
@@ -195,7 +198,7 @@ def test_first_failing_filter_in_stage_order_gives_the_reason() -> None:
         {"text": "too short", "url": "https://spam.example/"},
         {"text": "too short", "url": "https://ok.org/"},
     ]
-    assert [r for _, r in Filter(cfg, None).process(iter(docs), stats)] == [
+    assert [r for _, r in FilterStage(cfg, None).process(iter(docs), stats)] == [
         "url_blocklist",
         "gopher_short_doc",
     ]

@@ -12,8 +12,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curate.config import load_pipeline
 from curate.filters import QUALITY_FAMILIES, DocView
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 
 pytest.importorskip("spacy", reason="datatrove's English word tokenizer needs spacy")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from curate.classifier_cli import held_out, train_classifier_cmd
 from curate.config import ConfigError, from_dict
 from curate.stage import ShardStats
-from curate.stages.filter import Filter, FilterConfig
+from curate.stages.filter import FilterConfig, FilterStage
 from scripts.sample_text import TOPICS, ProseGenerator
 
 
@@ -56,7 +56,7 @@ def test_training_reports_held_out_scores(trained: tuple[Path, str]) -> None:
 
 def test_filter_keeps_positive_text_and_writes_the_score(trained: tuple[Path, str]) -> None:
     cfg = from_dict(FilterConfig, {"classifier": {"model": str(trained[0]), "label": "hq", "threshold": 0.5}})
-    stage = Filter(cfg, None)
+    stage = FilterStage(cfg, None)
     assert [f.name for f in stage.extra_fields] == ["quality_score"]
     fresh_good, fresh_bad = texts("wiki", 20, 99), texts("shop", 20, 98)  # unseen seeds
     out = list(stage.process(iter({"text": t} for t in fresh_good + fresh_bad), ShardStats()))
@@ -76,7 +76,7 @@ def test_held_out_split_is_deterministic() -> None:
 def test_unknown_label_is_an_error(trained: tuple[Path, str]) -> None:
     cfg = from_dict(FilterConfig, {"classifier": {"model": str(trained[0]), "label": "good"}})
     with pytest.raises(ValueError, match=r"no label 'good' \(labels: (hq, cc|cc, hq)\)"):
-        list(Filter(cfg, None).process(iter([{"text": "x"}]), ShardStats()))
+        list(FilterStage(cfg, None).process(iter([{"text": "x"}]), ShardStats()))
 
 
 def test_missing_model_is_a_config_error(tmp_path: Path) -> None:

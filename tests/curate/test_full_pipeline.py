@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import yaml
 
-from curate.config import load_pipeline
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 from curate.tokenization.shards import list_shards, read_header
 

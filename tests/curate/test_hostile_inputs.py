@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curate.config import load_pipeline
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 from tests.curate.test_runner import write_config
 from tests.warcs import PARAGRAPHS, html_page, warc_record

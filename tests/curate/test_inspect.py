@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from click.testing import CliRunner
 
 from cli import main
-from curate.config import load_pipeline
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 
 

@@ -1,18 +1,23 @@
-"""The run report: funnel, removals with examples, mix, stage extras, training curves, HTML."""
+"""The run report: funnel, removals with examples, mix, each stage's summary, training curves, HTML."""
 
 from __future__ import annotations
 
 import json
+import random
 import re
+import textwrap
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.config import load_pipeline
 from curate.manifest import Manifest
-from curate.report import removed_examples, write_report, write_training_plots
+from curate.pipeline import load_pipeline
+from curate.report import removed_examples, write_report
 from curate.runner import Pipeline
+from tests.curate.test_decontaminate import humaneval
+from tests.curate.test_dedup import doc_words, mutate
 from tests.warcs import html_page, warc_record, write_warc
 
 
@@ -100,39 +105,78 @@ def test_removed_examples_reads_only_what_it_needs(tmp_path: Path) -> None:
     assert ex["absent"] == []
 
 
-def test_stage_extras_are_read_from_finalize_stats(pipeline_yaml: Path) -> None:
-    """Dedup, contamination, resample and token statistics, as later stages record them."""
-    pipeline, _ = run(pipeline_yaml)
-    stage_dir = pipeline.workdir / "01_filter"
-    m = Manifest.load(stage_dir)
-    m.steps["finalize"]["stats"] = {
-        "cluster_size_histogram": {"1": 25, "2": 3, "5": 1},
-        "benchmarks": {"humaneval": {"docs_removed": 2, "ngrams": 1640}, "mmlu": {"docs_removed": 0}},
-        "shares_before": {"a.com": 0.7, "b.org": 0.3},
-        "shares_after": {"a.com": 0.5, "b.org": 0.5},
-        "train_tokens": 1200,
-        "val_tokens": 34,
-        "something_new": {"nested": [1, 2]},
-    }
-    m.save(stage_dir)
-    report = write_report(pipeline)
-    assert report["dedup"] == {"stage": "01_filter", "cluster_size_histogram": {"1": 25, "2": 3, "5": 1}}
-    rows = {r["benchmark"]: r for r in report["contamination"]["benchmarks"]}
-    assert rows["humaneval"]["docs_removed"] == 2 and rows["mmlu"]["docs_removed"] == 0
-    assert report["resample"]["shares_after"]["b.org"] == 0.5
-    assert report["tokens"]["train_tokens"] == 1200
-    assert report["funnel"][-1]["tokens"] == 1234
-    page = (pipeline.workdir / "report.html").read_text()
+def test_every_stage_summary_reaches_the_report_from_a_real_run(tmp_path: Path) -> None:
+    """dedup (clusters of 3 and more), decontaminate, resample and tokenize, as each stage wrote them."""
+    rng = random.Random(3)
+    docs = [{"url": f"https://site{i % 3}.org/{i}", "text": " ".join(doc_words(rng))} for i in range(40)]
+    words = docs[0]["text"].split()
+    docs += [{"url": f"https://mirror{k}.example/x", "text": docs[0]["text"]} for k in range(3)]  # 4 copies
+    docs += [
+        {"url": f"https://near{k}.example/y", "text": " ".join(mutate(words[::-1], 2, rng))} for k in range(2)
+    ]
+    leak = humaneval("HumanEval/12")["prompt"]
+    docs.append(
+        {
+            "url": "https://leak.example/he",
+            "text": "Solutions below.\n" + leak + "\n" + " ".join(doc_words(rng, 80)),
+        }
+    )
+    (tmp_path / "in").mkdir()
+    for part in range(2):
+        rows = docs[part::2]
+        (tmp_path / "in" / f"p{part}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "p.yaml").write_text(
+        textwrap.dedent(f"""
+        name: summaries
+        workdir: {tmp_path / "run"}
+        input: {{paths: ["{tmp_path / "in"}/*.jsonl"], format: jsonl}}
+        executor: {{type: local, workers: 1}}
+        stages:
+          - ingest: {{extractor: none}}
+          - dedup: {{exact: true, minhash: {{ngram: 5, bands: 14, rows: 8}}}}
+          - decontaminate: {{benchmarks: [humaneval], ngram: 13, mode: drop}}
+          - resample: {{key: domain, weights: {{"site0.org": 2.0, "*": 1.0}}, seed: 0}}
+          - tokenize: {{vocab_size: 400, val_fraction: 0.1, test_fraction: 0.1}}
+        """)
+    )
+    pipeline, report = run(tmp_path / "p.yaml")
+    workdir = pipeline.workdir
+
+    # dedup: the four copies are one cluster of the "3-4" bin; the reversed page and its two
+    # near copies one of 3; the histogram counts every kept document's cluster
+    dedup = report["dedup"]
+    removed = Counter(r["reason"] for r in pq.read_table(workdir / "01_dedup" / "removed").to_pylist())
+    assert dedup["exact_duplicates"] == removed["exact_duplicate"] == 3
+    assert dedup["minhash_duplicates"] == removed["minhash_duplicate"] >= 1
+    hist = dedup["cluster_size_histogram"]
+    assert hist.get("3-4", 0) >= 1 and sum(hist.values()) == dedup["clusters"]
+    assert dedup["clusters"] == read_kept(workdir / "01_dedup").num_rows
+
+    hits = {r["benchmark"]: r for r in report["contamination"]["benchmarks"]}["humaneval"]
+    assert hits["docs_dropped"] == 1 and hits["items_contaminated"] == 1 and hits["items"] == 164
+    assert hits["contaminated_item_ids"] == ["HumanEval/12"]
+
+    shares = report["resample"]
+    assert set(shares["shares_after"]) == set(shares["shares_before"]) >= {"site0.org", "site1.org"}
+    assert shares["shares_after"]["site0.org"] > shares["shares_before"]["site0.org"]
+
+    meta = json.loads((workdir / "tokens" / "meta.json").read_text())
+    tokens = report["tokens"]
+    assert tokens["tokens"] == meta["tokens"] and tokens["test_tokens"] == meta["test_tokens"] > 0
+    assert tokens["vocab_size"] == meta["vocab_size"]
+    assert report["funnel"][-1]["tokens"] == meta["tokens"]
+    assert all(s["balanced"] for s in report["stages"])
+
+    page = (workdir / "report.html").read_text()
     for text in (
         "Duplicate clusters",
+        "3-4",
         "Contamination per benchmark",
-        "humaneval",
-        "1,640",
+        "HumanEval/12",
         "Resampling shares",
-        "something_new",
-        "1,234",
     ):
         assert text in page
+    assert f"{meta['tokens']:,}" in page
 
 
 def test_training_curves_in_the_report_and_the_run_folder(pipeline_yaml: Path, tmp_path: Path) -> None:
@@ -144,15 +188,12 @@ def test_training_curves_in_the_report_and_the_run_folder(pipeline_yaml: Path, t
     lines.append(json.dumps({"step": 19, "val_loss": 3.4}))
     lines.append('{"step": 20, "lo')  # cut short by a kill
     (train_dir / "metrics.jsonl").write_text("\n".join(lines))
-    report = write_report(pipeline, train_dir=train_dir)
+    report = write_report(pipeline.cfg, train_dir=train_dir)
     tr = report["train"]
     assert tr["steps"] == 19 and len(tr["loss"]) == 20
     assert abs(tr["final_loss"] - 3.1) < 1e-9 and tr["final_val_loss"] == 3.4 and tr["best_val_loss"] == 3.4
     assert tr["mean_tok_s"] == 1009.5
     assert "Training (" in (pipeline.workdir / "report.html").read_text()
-    svg = write_training_plots(train_dir)
-    assert svg == train_dir / "curves.svg" and "val loss" in svg.read_text()
-    assert write_training_plots(tmp_path) is None  # no metrics.jsonl there
 
 
 def test_a_plotting_failure_leaves_report_json(pipeline_yaml: Path, monkeypatch, capsys) -> None:
@@ -163,7 +204,7 @@ def test_a_plotting_failure_leaves_report_json(pipeline_yaml: Path, monkeypatch,
         raise RuntimeError("no fonts")
 
     monkeypatch.setattr("curate.report_html.render_html", broken)
-    report = write_report(pipeline)
+    report = write_report(pipeline.cfg)
     assert json.loads((pipeline.workdir / "report.json").read_text())["funnel"] == report["funnel"]
     assert not (pipeline.workdir / "report.html").exists()
     assert "report.html not written: RuntimeError: no fonts" in capsys.readouterr().err
@@ -172,17 +213,17 @@ def test_a_plotting_failure_leaves_report_json(pipeline_yaml: Path, monkeypatch,
 def test_funnel_estimates_tokens_before_the_tokenizer_from_its_tokens_per_char() -> None:
     from curate.report import funnel
 
-    def stage(d: str, kept: int, chars: int, extra: dict) -> dict:
-        return {"dir": d, "docs_in": 100, "kept": kept, "removed": 100 - kept, "errors": 0}, chars, extra
+    def stage(d: str, kept: int, chars: int, tokens: int | None) -> dict:
+        name = d.split("_", 1)[1]
+        summary = {"tokens": tokens} if tokens is not None else None
+        return {"dir": d, "stage": name, "kept": kept, "removed": 100 - kept, "errors": 0, "docs_in": 100,
+                "chars_out": chars, "summary": summary}  # fmt: skip
 
-    stages = []
-    for d, kept, chars, extra in (
-        ("00_ingest", 100, 40_000, {}),
-        ("01_filter", 80, 30_000, {}),
-        ("02_tokenize", 80, 30_000, {"tokens": 7_500}),
-    ):
-        s, c, e = stage(d, kept, chars, extra)
-        stages.append({**s, "bytes_out": c, "extra": e})
+    stages = [
+        stage("00_ingest", 100, 40_000, None),
+        stage("01_filter", 80, 30_000, None),
+        stage("02_tokenize", 80, 30_000, 7_500),
+    ]
     rows = funnel(stages)
     assert [r["tokens"] for r in rows] == [None, 10_000, 7_500, 7_500]
     assert [r.get("tokens_estimated") for r in rows] == [False, True, True, False]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from curate.config import load_pipeline
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -10,8 +10,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curate.config import ConfigError, load_pipeline
+from curate.config import ConfigError
 from curate.manifest import Manifest
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 from curate.stages.resample import ResampleConfig, solve_weights
 from tests.warcs import PARAGRAPHS
@@ -71,7 +72,7 @@ def removed(stage_dir: Path) -> list[dict]:
 
 
 def final_stats(stage_dir: Path) -> dict:
-    return Manifest.load(stage_dir).steps["finalize"]["stats"]
+    return Manifest.load(stage_dir).steps["finalize"]["summary"]
 
 
 def test_weights_copies_and_downsampling(tmp_path: Path) -> None:

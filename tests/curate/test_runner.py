@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from curate.config import load_pipeline
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline, StageFailed
 from tests.warcs import small_crawl
 

@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from curate.config import ConfigError, load_pipeline
+from curate.config import ConfigError
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 from curate.tokenization.bpe import EOT, new_tokenizer, train_tokenizer
 from curate.tokenize_cli import tokenize_cmd
@@ -392,7 +393,7 @@ def test_stage_removes_documents_without_tokens_and_keeps_the_rest(tmp_path: Pat
     shard = Shard(0, str(src))
     stage.prepare([shard], lambda f, xs: [f(x) for x in xs])
     stats = ShardStats()
-    outputs = stage.run_shard(shard, sdir, stats)
+    outputs = stage.run_shard(shard, stats)
     for rel, tmp in outputs.items():
         Path(tmp).replace(sdir / rel)
     kept = pq.read_table(sdir / "part-00000.parquet").to_pylist()
@@ -402,5 +403,5 @@ def test_stage_removes_documents_without_tokens_and_keeps_the_rest(tmp_path: Pat
     assert [r["id"] for r in kept] == [d["id"] for d in docs if d["text"]]
     assert (stats.docs_in, stats.kept, stats.removed) == (60, 58, 2)
     meta = stage.finalize([shard], None)
-    assert meta["val_tokens"] == 0 and meta["tokens"] == stats.counters["train_tokens"]
+    assert meta.val_tokens == 0 and meta.tokens == stats.counters["train_tokens"]
     assert (tmp_path / "run" / "tokens" / "train_000000.bin").is_file()

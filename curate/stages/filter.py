@@ -1,12 +1,13 @@
 """`filter`: drop documents that fail configured checks, each with a snake_case reason.
 
-Filters run in this order: `min_chars`, `regex`, `language`, the quality families in the order
+Filters run in this order: `min_chars`, `regex`, `harmful`, `language`, the quality families in the order
 listed, `classifier`. The first failing filter gives the reason. C4 and `regex` line
 patterns rewrite the text (they drop lines), and later filters see the rewritten text.
 
     - filter:
         min_chars: 200
         regex: {doc_patterns: ["lorem ipsum"], line_patterns: ["^share on"], url_blocklist: [spam.example]}
+        harmful: {categories: [adult, gambling, fraud, phishing]}
         quality: [gopher_repetition, gopher_quality, c4, {fineweb: {short_line_thr: 0.8}}]
         language: {keep: [en], min_score: 0.65}
         classifier: {model: models/quality.bin, label: hq, threshold: 0.5}
@@ -25,6 +26,7 @@ import pyarrow as pa
 from curate.config import ConfigError, from_dict
 from curate.filters import QUALITY_FAMILIES, DocView, Filter
 from curate.filters.classifier import ClassifierConfig, ClassifierFilter
+from curate.filters.harmful import HarmfulConfig, HarmfulFilter, list_paths
 from curate.filters.language import DEFAULT_LID_MODEL, LanguageConfig, LanguageFilter, resolve_model
 from curate.filters.profiles import language_params
 from curate.filters.regex import RegexConfig, RegexFilter
@@ -74,6 +76,7 @@ def parse_languages(languages: dict[str, dict[str, dict[str, Any]]]) -> dict[str
 class FilterConfig:
     min_chars: int = 0  # documents with fewer characters of text are removed as `too_short`
     regex: RegexConfig | None = None
+    harmful: HarmfulConfig | None = None  # adult, gambling, fraud, phishing: by URL and by words
     # Family names (gopher_quality, gopher_repetition, c4, fineweb), each optionally
     # {name: {threshold: value}}; defaults are the published thresholds.
     quality: list[str | dict[str, dict[str, Any]]] = field(default_factory=list)
@@ -117,6 +120,8 @@ class FilterStage(DocumentStage):
         filters: list[Filter] = []
         if cfg.regex is not None:
             filters.append(RegexFilter(cfg.regex))
+        if cfg.harmful is not None:
+            filters.append(HarmfulFilter(cfg.harmful))
         # Language before the quality heuristics (as in datatrove's FineWeb pipeline): the heuristics
         # are English rules, and a French page should be removed as `language_not_kept`, not as
         # `gopher_enough_stop_words`.
@@ -135,6 +140,8 @@ class FilterStage(DocumentStage):
         paths = []
         if self.config.regex is not None and self.config.regex.url_blocklist_file:
             paths.append(Path(self.config.regex.url_blocklist_file))
+        if self.config.harmful is not None:
+            paths += list_paths()
         if self.config.language is not None:
             paths.append(resolve_model(self.config.language.model, DEFAULT_LID_MODEL, ""))
         if self.config.classifier is not None:

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from curate.config import ConfigPath
 from curate.pii import CustomPattern, Redactor, terms_regex
-from curate.stage import ShardStats, Stage, register
+from curate.stage import DocumentStage, ShardStats, register
 
 Action = Literal["replace", "drop", "keep"]
 _TYPE_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -96,7 +96,7 @@ def build_redactor(cfg: PIIConfig) -> Redactor:
 
 
 @register
-class PII(Stage):
+class PII(DocumentStage):
     name = "pii"
     config_class = PIIConfig
 

@@ -1,6 +1,8 @@
 """Fault injection for tests: `LLMCLI_FAULT=point:n` kills this process with SIGKILL the n-th
 time `point` is reached. Points: `doc` (while a shard is being written), `shard_renamed` (shard
-files in place, manifest entry not yet written), `shard_recorded` (after the manifest entry).
+files in place, manifest entry not yet written), `shard_recorded` (after the manifest entry),
+`prepare` (a multi-pass stage's global pass starts), `dedup_pass` (after each of dedup's passes),
+`decontaminate_index` (the benchmark index saved), `pack` (tokenize's final pack, between moves).
 Unset in normal runs, where this costs one dict lookup per call.
 """
 

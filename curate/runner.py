@@ -34,7 +34,6 @@ from curate.stage import (
     STAGES,
     MultiPassStage,
     Shard,
-    ShardOutput,
     Stage,
     StageContext,
     load_stage_modules,
@@ -178,7 +177,8 @@ class Pipeline:
             self._executor = None
 
     # ----------------------------------------------------------------- run
-    def run(self, only_stage: str | None = None, force: bool = False) -> dict:
+    def run(self, only_stage: str | None = None, force: bool = False, report: bool = True) -> dict | None:
+        """Run (or resume) every stage; returns the run report (None with `report=False`)."""
         names = [s.name for s in self.cfg.stages]
         if only_stage is not None and only_stage not in names:
             raise ConfigError(f"--stage {only_stage!r}: not in this pipeline; stages: {', '.join(names)}")
@@ -207,7 +207,7 @@ class Pipeline:
                             )
                         break
                     prev_manifest = m
-            return write_report(self.cfg)
+            return write_report(self.cfg) if report else None
         finally:
             self.close()
             lock.close()
@@ -251,6 +251,7 @@ class Pipeline:
         if multi_pass and not manifest.steps.get("prepare", {}).get("done"):
             manifest.steps["prepare"] = {"started": True}  # `curate status`: partial, files kept
             manifest.save(sdir)
+            fault_point("prepare")
             stage.prepare(shards, self._map)
             manifest.steps["prepare"] = {"done": True}
             manifest.save(sdir)

@@ -130,10 +130,11 @@ class ShardOutput:
         for row in pc.value_counts(table.column("reason")).to_pylist():
             self.stats.reasons[row["values"]] += row["counts"]
 
-    def keep_input(self, path: str | Path, rows: int, chars: int) -> None:
+    def keep_input(self, path: str | Path, rows: int, chars: int, link: bool = True) -> None:
         """The input shard is the kept output, unchanged: a hard link (shard files are only ever
-        replaced by rename, never written in place, so linking is safe), or a copy."""
-        if rows:
+        replaced by rename, never written in place, so linking is safe), or a copy. With
+        `link=False` the rows are counted as kept and no file is written (`llmcli tokenize`)."""
+        if rows and link:
             self._kept_file = self.stage_dir / (self.kept_rel + self.tag)
             try:
                 os.link(path, self._kept_file)

@@ -1,31 +1,26 @@
 """`llmcli tokenize`: the pipeline's tokenize stage on a directory or glob of Parquet files.
 
-The same functions as the stage (curate.stages.tokenize, curate.tokenization.encode), with the CLI's own
-resume state under `OUT/_work/`: the tokenizer, one encoded part per input file (each marked done
-after its files are renamed into place), then the pack into OUT/ (the CONTRACT's tokens/ layout).
+It is a one-stage pipeline run (curate.runner) with OUT as its workdir: the same stage, the same
+manifests and resume as `llmcli curate run` (the stage's own files are under OUT/00_tokenize/,
+the shards, index and meta.json in OUT itself). A rerun with the same inputs and options redoes
+only what is missing; other options or inputs recompute.
 """
 
 from __future__ import annotations
 
 import glob as globlib
 import json
-import multiprocessing as mp
 import os
-import shutil
-import sys
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 
 import click
 import numpy as np
 import pyarrow.parquet as pq
 
-from curate.config import config_hash
-from curate.manifest import atomic_write_text
-from curate.stages.tokenize import PART_FILES, TokenizeConfig, prepare_tokenizer
-from curate.tokenization.bpe import EOT, eot_id, load_tokenizer
-from curate.tokenization.encode import encode_part, pack
+from curate.config import ExecutorConfig, InputConfig, PipelineConfig, StageSpec
+from curate.errors import ConfigError, StageFailed
+from curate.stages.tokenize import TokenizeConfig
+from curate.tokenization.bpe import EOT
 from curate.tokenization.shards import ShardFormatError, open_shard, read_header
 
 
@@ -39,7 +34,7 @@ def resolve_inputs(patterns: tuple[str, ...]) -> list[str]:
             found = sorted(globlib.glob(pat, recursive=True))
         if not found:
             raise click.ClickException(f"--input {pat}: no Parquet files found")
-        out.extend(found)
+        out.extend(os.path.abspath(p) for p in found)
     for p in out:
         try:
             names = pq.read_schema(p).names
@@ -50,60 +45,24 @@ def resolve_inputs(patterns: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _fingerprint(inputs: list[str]) -> list:
-    return [[os.path.abspath(p), os.path.getsize(p), os.stat(p).st_mtime_ns] for p in inputs]
+def run_tokenize(
+    inputs: list[str], out: Path, cfg: TokenizeConfig, workers: int = 1, verbose: bool = True
+) -> dict:
+    """Tokenize `inputs` into `out` as a one-stage pipeline; returns meta.json."""
+    from curate.runner import Pipeline
 
-
-def _encode_task(args: tuple) -> dict:
-    """Encode one input into its part files and mark it done (runs in a worker or in-process)."""
-    tok_path, eot_token, src, prefix, seed, val_fraction, test_fraction = args
-    tok = load_tokenizer(tok_path, eot_token)
-    res = encode_part(tok, eot_id(tok, eot_token), src, Path(prefix), seed, val_fraction, test_fraction)
-    for suffix, tmp in res.files.items():
-        os.replace(tmp, f"{prefix}.{suffix}")
-    info = {"input": src, "docs": res.docs, "empty": len(res.empty_rows), "tokens": res.tokens}
-    atomic_write_text(Path(f"{prefix}.done.json"), json.dumps(info, sort_keys=True))
-    return info
-
-
-def _done(prefix: Path) -> bool:
-    return Path(f"{prefix}.done.json").is_file() and all(Path(f"{prefix}.{s}").is_file() for s in PART_FILES)
-
-
-def run_tokenize(inputs: list[str], out: Path, cfg: TokenizeConfig, workers: int = 1, log=print) -> dict:
-    """Tokenize `inputs` into `out`; a rerun with the same inputs and config redoes only what is missing."""
-    work = out / "_work"
-    # Everything that changes the encoded parts; shard_tokens only changes the pack.
-    state = config_hash({"config": {**asdict(cfg), "shard_tokens": None}, "inputs": _fingerprint(inputs)})
-    state_file = work / "state.json"
-    if work.is_dir() and (not state_file.is_file() or json.loads(state_file.read_text())["hash"] != state):
-        log(f"{work}: inputs or config changed; starting over")
-        shutil.rmtree(work)
-    (work / "_tok").mkdir(parents=True, exist_ok=True)
-    for tmp in work.rglob("*.tmp-*"):  # leftovers of a killed run
-        tmp.unlink(missing_ok=True)
-    atomic_write_text(state_file, json.dumps({"hash": state}))
-    tok_path = prepare_tokenizer(cfg, inputs, work / "tokenizer.json")
-    prefixes = [work / "_tok" / f"part-{i:05d}" for i in range(len(inputs))]
-    todo = [
-        (str(tok_path), cfg.eot_token, src, str(p), cfg.seed, cfg.val_fraction, cfg.test_fraction)
-        for src, p in zip(inputs, prefixes)
-        if not _done(p)
-    ]
-    log(f"tokenize: {len(inputs) - len(todo)}/{len(inputs)} inputs already encoded, encoding {len(todo)}")
-    if workers > 1 and len(todo) > 1:
-        # Spawned single-threaded workers: one encoder per core instead of tokenizers' thread pool.
-        ctx = mp.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_single_threaded) as pool:
-            list(pool.map(_encode_task, todo))
-    else:
-        for t in todo:
-            _encode_task(t)
-    return pack(prefixes, out, tok_path, cfg.shard_tokens)
-
-
-def _single_threaded() -> None:
-    os.environ["TOKENIZERS_PARALLELISM"] = "false"
+    cfg.out = "."  # the shards go to OUT itself, the pipeline's workdir
+    cfg.keep_documents = False  # the inputs are the user's own files: no copy of them under OUT
+    pipeline = PipelineConfig(
+        name="tokenize",
+        workdir=str(Path(out).absolute()),
+        input=InputConfig(paths=inputs, format="parquet"),
+        stages=[StageSpec("tokenize", cfg)],
+        executor=ExecutorConfig(workers=workers),
+        allow_outside_paths=True,
+    )
+    Pipeline(pipeline, workers=workers, verbose=verbose).run(report=False)
+    return json.loads((Path(out) / "meta.json").read_text(encoding="utf-8"))
 
 
 def inspect_shard(path: str, tokenizer: str | None, n: int) -> str:
@@ -202,8 +161,8 @@ def tokenize_cmd(
             train_docs=train_docs,
             seed=seed,
         )
-        meta = run_tokenize(resolve_inputs(inputs), Path(out), cfg, workers, log=_log)
-    except ValueError as e:  # a bad tokenizer file or option value: one line naming it
+        meta = run_tokenize(resolve_inputs(inputs), Path(out), cfg, workers)
+    except (ValueError, ConfigError, StageFailed) as e:  # a bad tokenizer file, option or input: one line
         raise click.ClickException(str(e)) from None
     click.echo(
         f"tokens: train {meta['train_tokens']:,} in {len(meta['shards']['train'])} shards, "
@@ -211,7 +170,3 @@ def tokenize_cmd(
         f"test {meta['test_tokens']:,} in {len(meta['shards']['test'])} shards, {meta['docs']:,} documents, "
         f"vocab {meta['vocab_size']:,} -> {out}"
     )
-
-
-def _log(msg: str) -> None:
-    print(f"llmcli: {msg}", file=sys.stderr, flush=True)

@@ -33,6 +33,7 @@ from curate.decontam.index import NgramIndex, build_index
 from curate.decontam.ngrams import TextBatch
 from curate.decontam.scan import DocMatch, mask_text, scan_texts, word_char_spans
 from curate.document import iter_documents
+from curate.faults import fault_point
 from curate.stage import MultiPassStage, Shard, ShardOutput, ShardStats, register
 
 MODES = ("drop", "mask")
@@ -158,6 +159,7 @@ class Decontaminate(MultiPassStage):
                 items, cfg.ngram, cfg.min_item_words, cfg.max_item_frequency, cfg.cjk_ngram, cfg.t2s
             )
             index.save(self.index_dir)
+            fault_point("decontaminate_index")
         if cfg.max_corpus_frequency is not None and not self.ignore_path.exists():
             jobs = [(str(self.index_dir), s.input) for s in shards]
             total: dict[int, int] = {}

@@ -34,6 +34,7 @@ from curate.dedup.index import NewDocs, check_compatible, find_index, write_inde
 from curate.dedup.lsh import BandJob, SigJob, band_pass, signature_shard
 from curate.dedup.minhash import approx_threshold, jaccard_estimate, lsh_params
 from curate.dedup.verify import verify_new_pairs
+from curate.faults import fault_point
 from curate.manifest import atomic_write_text
 from curate.stage import MultiPassStage, Shard, ShardOutput, ShardStats, register
 
@@ -189,6 +190,8 @@ class Dedup(MultiPassStage):
         total = int(offsets[-1])
 
         clock.lap("signatures")
+
+        fault_point("dedup_pass")
         # 2. exact duplicates: the first equal normalised text (index documents come first)
         # in hash partitions, one task each
         dup = np.full(total - first, -1, np.int64)
@@ -211,6 +214,8 @@ class Dedup(MultiPassStage):
         save_npy(self._dir("_exact.npy"), dup)
 
         clock.lap("exact")
+
+        fault_point("dedup_pass")
         # 3. band buckets and candidate pairs, one band per task; 4. components
         stats: dict = {"index_docs": first}
         if mh is not None:
@@ -235,6 +240,7 @@ class Dedup(MultiPassStage):
             ]
             map_fn(band_pass, band_jobs)
             clock.lap("buckets")
+            fault_point("dedup_pass")
             stats["bands"], stats["rows"] = bands, rows
             pair_dirs = [j.pairs for j in band_jobs]
             if mh.verify:
@@ -265,6 +271,8 @@ class Dedup(MultiPassStage):
         )
 
         clock.lap("clusters")
+
+        fault_point("dedup_pass")
         # 5. the index of everything kept so far, for `against` in a later run
         kept = ~(is_exact | is_near)
         lut = np.full(total, -1, np.int64)
@@ -279,6 +287,7 @@ class Dedup(MultiPassStage):
             self._dir("_index"), old, lsh_old, newdocs, self._dir("_buckets"), lut, params, num_perm, map_fn
         )
         clock.lap("index")
+        fault_point("dedup_pass")
         stats["seconds"] = clock.laps
         atomic_write_text(self._dir("_clusters") / "_stats.json", json.dumps(stats, indent=1, sort_keys=True))
 

@@ -50,6 +50,9 @@ class TokenizeConfig:
     seed: int = 0
     eot_token: str = EOT
     out: str = "tokens"  # relative to the workdir
+    # Write the documents through to NN_tokenize/ (a hard link when nothing is removed);
+    # `llmcli tokenize` turns it off: its inputs are the user's own files.
+    keep_documents: bool = True
 
     def __post_init__(self) -> None:
         if self.tokenizer is not None:
@@ -162,16 +165,18 @@ class Tokenize(MultiPassStage):
             stats.count(f"{split}_tokens", n)
         stats.docs_in = res.docs + len(res.empty_rows)
         stats.chars_in = res.chars  # an empty document has no characters
-        if not res.empty_rows:
-            out.keep_input(shard.input, res.docs, res.chars)
-            return
+        if not res.empty_rows or not cfg.keep_documents:
+            out.keep_input(shard.input, res.docs, res.chars, link=cfg.keep_documents)
+            if not res.empty_rows:
+                return
         # Some documents encode to no token: split row groups into kept and removed/ with Arrow.
         empty, start = set(res.empty_rows), 0
         pf = pq.ParquetFile(shard.input)
         for g in range(pf.num_row_groups):
             table = pf.read_row_group(g)
             drop = pa.array([start + i in empty for i in range(table.num_rows)])
-            out.keep_table(table.filter(pc.invert(drop)))
+            if cfg.keep_documents:
+                out.keep_table(table.filter(pc.invert(drop)))
             gone = table.filter(drop)
             out.remove_table(gone.append_column("reason", pa.array([EMPTY] * gone.num_rows, pa.string())))
             start += table.num_rows

@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 import xxhash
 from tokenizers import Tokenizer
 
+from curate.faults import fault_point
 from curate.manifest import atomic_write_text
 from curate.tokenization.bpe import ChunkEncoder
 from curate.tokenization.shards import TokenShardWriter, token_dtype
@@ -232,8 +233,9 @@ def pack(parts: list[Path], out_dir: Path, tokenizer_path: Path, shard_tokens: i
     vocab = Tokenizer.from_file(str(tokenizer_path)).get_vocab_size()
     dtype = token_dtype(vocab)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for leftover in out_dir.glob(".pack.tmp-*"):  # a pack killed before its swap (any process)
+        shutil.rmtree(leftover, ignore_errors=True)
     tmp = out_dir / f".pack.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     docs = [pq.read_table(p.with_name(p.name + ".docs.parquet")) for p in parts]
     table = pa.concat_tables(docs) if docs else DOCS_SCHEMA.empty_table()
@@ -276,6 +278,7 @@ def pack(parts: list[Path], out_dir: Path, tokenizer_path: Path, shard_tokens: i
         old.unlink()
     for f in sorted(tmp.iterdir()):
         os.replace(f, out_dir / f.name)
+        fault_point("pack")
     atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
     tmp.rmdir()
     return meta

@@ -63,8 +63,18 @@ def test_real_chinese_and_japanese_pages_pass_every_family_with_their_language_t
     assert verdicts(ZH_PAGE, "zh") == dict.fromkeys(QUALITY_FAMILIES)
     assert verdicts(JA_PAGE, "ja") == dict.fromkeys(QUALITY_FAMILIES)
     # The same page measured with English words and thresholds is removed: the bug this fixes.
+    # (Documents without a `lang` keep the English rules: no language filter ran.)
     assert verdicts(ZH_PAGE, None)["gopher_quality"] == "gopher_below_alpha_threshold"
-    assert verdicts(ZH_PAGE, "en")["c4"] is not None
+    assert verdicts(ZH_PAGE, None)["c4"] == "too_few_sentences"
+
+
+def test_a_page_labelled_english_but_written_in_han_or_kana_is_measured_as_chinese_or_japanese() -> None:
+    assert DocView({"text": ZH_PAGE, "lang": "en"}).lang == "zh"
+    assert DocView({"text": JA_PAGE, "lang": "en"}).lang == "ja"
+    assert verdicts(ZH_PAGE, "en") == dict.fromkeys(QUALITY_FAMILIES)
+    # English with a Chinese name in it stays English.
+    mixed = PARAGRAPHS[0] + " 中文名称：命令解释程序。"
+    assert DocView({"text": mixed, "lang": "en"}).lang == "en"
 
 
 def test_chinese_keyword_stuffing_is_removed() -> None:

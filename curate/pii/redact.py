@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from curate.pii.detectors import DETECTORS, PLACEHOLDERS, Span
+from curate.pii.detectors import DETECTORS, PLACEHOLDERS, Span, open_gates
 
 ACTIONS = ("replace", "drop", "keep")
 
@@ -60,8 +60,10 @@ class Redactor:
     def spans(self, text: str) -> list[Span]:
         """Non-overlapping spans sorted by start; on overlap the earlier, then longer, span wins."""
         found: list[tuple[int, int, int, str]] = []
-        for rank, (t, find) in enumerate(self.detectors):
-            found.extend((s, -e, rank, t) for s, e, t in find(text))
+        gates = open_gates(text)
+        if gates:
+            for rank, (t, find) in enumerate(self.detectors):
+                found.extend((s, -e, rank, t) for s, e, t in find(text, gates))
         base = len(self.detectors)
         for k, (c, _) in enumerate(self.custom):
             found.extend(

@@ -21,9 +21,7 @@ from train.checkpoint import load_checkpoint
 from train.errors import TrainError
 from train.model import GPTConfig
 from train.sample import end_of_text_id, find_tokenizer
-
-# GPT-2's checkpoints use Conv1D, whose weight is (in, out): nn.Linear's (out, in) transposed
-TRANSPOSED = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+from train.weights import CONV1D as TRANSPOSED  # GPT-2's Conv1D weights are (in, out)
 
 
 def hf_state_dict(state: dict[str, torch.Tensor], config: GPTConfig) -> dict[str, torch.Tensor]:

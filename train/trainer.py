@@ -8,10 +8,8 @@ metrics record, val loss every eval_every steps, checkpoint every ckpt_every ste
 
 from __future__ import annotations
 
-import dataclasses
 import glob
 import math
-import random
 import shutil
 import statistics
 import time
@@ -31,7 +29,7 @@ from train.model import GPT
 from train.runtime import Runtime, StopFlag, all_mean, any_rank, peak_flops, setup_runtime
 from train.spike import SpikeGuard
 from train.state import TrainState, grad_norm, grad_sync, parallelize
-from train.weights import Weights, load_weights
+from train.weights import initial_weights, reinit, resolve_model
 
 
 def lr_at(cfg: TrainConfig, step: int) -> float:
@@ -47,83 +45,6 @@ def lr_at(cfg: TrainConfig, step: int) -> float:
         return cfg.lr - (cfg.lr - cfg.min_lr) * min(frac, 1.0)
     progress = min((step - cfg.warmup) / max(1, cfg.max_steps - cfg.warmup), 1.0)
     return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (cfg.lr - cfg.min_lr)
-
-
-def data_vocab(cfg: TrainConfig, batches: Batches) -> tuple[int, str]:
-    """The vocabulary the data needs, and where that number comes from (for error messages)."""
-    tok = Path(cfg.data) / "tokenizer.json"
-    if tok.is_file():
-        from tokenizers import Tokenizer
-
-        return Tokenizer.from_file(str(tok)).get_vocab_size(), str(tok)
-    top = max(int(a.max()) for a in batches.train.arrays if len(a))
-    return top + 1, f"{cfg.data} (largest token id {top}, no tokenizer.json)"
-
-
-def resolve_model(cfg: TrainConfig, batches: Batches) -> tuple[TrainConfig, Weights | None]:
-    """The model config: init_from's architecture (keeping this run's dropout and z_loss), else the
-    configured one with vocab_size 0 resolved to the data's vocabulary, rounded up to a multiple of
-    64 for efficient matmuls."""
-    needed, source = data_vocab(cfg, batches)
-    if cfg.init_from:
-        weights = load_weights(cfg.init_from)
-        check_vocab(cfg, weights, needed, source)
-        model = dataclasses.replace(weights.config, dropout=cfg.model.dropout, z_loss=cfg.model.z_loss)
-        if cfg.block_size > model.block_size:
-            raise TrainError(
-                f"block_size {cfg.block_size} exceeds {cfg.init_from}'s context {model.block_size}"
-            )
-        return dataclasses.replace(cfg, model=model), weights
-    if cfg.model.vocab_size:
-        if cfg.model.vocab_size < needed:
-            raise TrainError(f"model.vocab_size {cfg.model.vocab_size} < the {needed} tokens of {source}")
-        return cfg, None
-    model = dataclasses.replace(cfg.model, vocab_size=64 * math.ceil(needed / 64))
-    return dataclasses.replace(cfg, model=model), None
-
-
-def check_vocab(cfg: TrainConfig, weights: Weights, needed: int, source: str) -> None:
-    """A warm start's vocabulary must be the data's: the same tokenizer where both have one, else
-    the same size (or its multiple-of-64 round-up)."""
-    data_tok = Path(cfg.data) / "tokenizer.json"
-    hint = f"tokenize the new corpus with it: `llmcli tokenize --tokenizer {cfg.init_from}/tokenizer.json`"
-    if weights.tokenizer is not None and data_tok.is_file():
-        from tokenizers import Tokenizer
-
-        ours, theirs = (Tokenizer.from_file(str(p)).get_vocab() for p in (weights.tokenizer, data_tok))
-        if ours != theirs:
-            raise TrainError(
-                f"init_from {cfg.init_from}: its tokenizer ({weights.tokenizer}, {len(ours)} tokens) is not the "
-                f"data's ({data_tok}, {len(theirs)} tokens); {hint}"
-            )
-        return
-    vocab = weights.config.vocab_size
-    if data_tok.is_file() and vocab not in (needed, 64 * math.ceil(needed / 64)):
-        raise TrainError(
-            f"init_from {cfg.init_from}: vocabulary of {vocab} tokens does not match the data's tokenizer "
-            f"({source}, {needed} tokens); {hint}"
-        )
-    if vocab < needed:
-        raise TrainError(
-            f"init_from {cfg.init_from}: vocabulary of {vocab} tokens < the {needed} of {source}"
-        )
-
-
-def initial_weights(cfg: TrainConfig, weights: Weights | None) -> dict[str, torch.Tensor]:
-    """The step-0 weights, from the same seed on every rank (identical models; DDP also broadcasts
-    rank 0's). Seeding here also puts the RNGs where a fresh run starts them."""
-    torch.manual_seed(cfg.seed)
-    np.random.seed(cfg.seed)
-    random.seed(cfg.seed)
-    model = GPT(cfg.model)
-    if weights is not None:
-        model.load_state_dict(weights.state)
-    return model.state_dict()
-
-
-def reinit(cfg: TrainConfig, batches: Batches) -> dict[str, torch.Tensor]:
-    """initial_weights again (init_from re-read), for a rollback before the first checkpoint."""
-    return initial_weights(cfg, resolve_model(cfg, batches)[1])
 
 
 def build_optimizer(model: GPT, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
@@ -166,21 +87,90 @@ def prepare_out_dir(cfg: TrainConfig, start_step: int) -> None:
         Path(tmp).unlink(missing_ok=True)
 
 
-def step_line(
-    cfg: TrainConfig, step: int, loss: float, lr: float, norm: float, dt: float, tok_s: float
-) -> str:
-    """The fixed per-step log line (llm.c style): step, loss, lr, norm, ms, tok/s [, mfu]."""
-    return (
-        f"step {step}/{cfg.max_steps} | loss {loss:.4f} | lr {lr:.4e} | norm {norm:.2f} | "
-        f"{dt * 1e3:.1f} ms | {tok_s:.0f} tok/s"
-    )
+class Meter:
+    """Step timing, data wait, throughput and MFU; the header and the fixed per-step log line."""
+
+    def __init__(self, cfg: TrainConfig, rt: Runtime, model: GPT, accum: int) -> None:
+        self.cfg, self.rt, self.accum = cfg, rt, accum
+        self.tokens_per_step = cfg.batch_size * cfg.block_size * accum * rt.world
+        self.flops_per_step = model.flops_per_token(cfg.block_size) * self.tokens_per_step
+        self.peak = peak_flops(cfg, rt.device)
+        self.times: list[float] = []
+        self.waits: list[float] = []
+
+    def header(self, model: GPT, train_tokens: int) -> str:
+        cfg, rt = self.cfg, self.rt
+        line = (
+            f"model {model.num_params() / 1e6:.2f}M params | {rt.world} process(es) on {rt.device.type} "
+            f"({cfg.parallel if rt.world > 1 else 'single'}) | {rt.dtype} | {self.tokens_per_step} tokens/step = "
+            f"{cfg.batch_size} x {cfg.block_size} x {self.accum} accum x {rt.world} | train tokens {train_tokens}"
+        )
+        if self.peak:
+            line += f" | mfu against {self.peak[0] / 1e12:.0f} TFLOP/s per device ({self.peak[1]})"
+        return line
+
+    def stop(self, t0: float, wait: float) -> float:
+        """End a step's clock (after the GPU is done with it); returns its seconds."""
+        if self.rt.device.type == "cuda":
+            torch.cuda.synchronize()
+        dt = time.perf_counter() - t0
+        self.times.append(dt)
+        self.waits.append(wait)
+        return dt
+
+    def mfu(self, dt: float) -> float | None:
+        return self.flops_per_step / dt / (self.peak[0] * self.rt.world) if self.peak else None
+
+    def record(self, step: int, loss: float, lr: float, norm: float, dt: float) -> tuple[dict[str, Any], str]:
+        """The metrics record and the llm.c-style line: step, loss, lr, norm, ms, tok/s [, mfu]."""
+        tok_s = self.tokens_per_step / dt
+        record = {"step": step, "loss": loss, "lr": lr, "norm": norm, "ms": dt * 1e3, "tok_s": tok_s}
+        line = (
+            f"step {step}/{self.cfg.max_steps} | loss {loss:.4f} | lr {lr:.4e} | norm {norm:.2f} | "
+            f"{dt * 1e3:.1f} ms | {tok_s:.0f} tok/s"
+        )
+        mfu = self.mfu(dt)
+        if mfu is not None:
+            record["mfu"] = mfu
+            line += f" | mfu {100 * mfu:.1f}%"
+        return record, line
+
+    def summary(self) -> dict[str, Any]:
+        timed = self.times[2:] or self.times  # the first steps include compilation and warm-up
+        if not timed:
+            return {}
+        median = statistics.median(timed)
+        out = {
+            "tok_s": self.tokens_per_step / median,
+            "data_wait_frac": sum(self.waits[-len(timed) :]) / sum(timed),
+        }
+        if self.peak:
+            out.update(mfu=self.mfu(median), peak=self.peak[1])
+        return out
+
+
+def forward_backward(
+    wrapped: torch.nn.Module, prefetch: Prefetcher, accum: int, scaler: torch.amp.GradScaler, rt: Runtime
+) -> float:
+    """The step's micro-batches through forward and backward (gradients accumulate; only the last
+    micro-step synchronises them); returns the step's mean loss over all processes."""
+    loss_sum = torch.zeros((), device=rt.device)
+    for micro in range(accum):
+        x, y = prefetch.next()  # (B, T) each
+        with grad_sync(wrapped, sync=micro == accum - 1):
+            with rt.autocast():
+                _, loss = wrapped(x, y)
+            loss = loss / accum  # the mean over the whole step's batch
+            loss_sum += loss.detach()
+            scaler.scale(loss).backward()
+    return float(all_mean(loss_sum, rt).item())
 
 
 def train(
     cfg: TrainConfig, *, stop_after: int | None = None, log: Callable[[str], None] = print
 ) -> dict[str, Any]:
     """Train (or resume) per cfg. stop_after=k checkpoints and returns after step k, as a kill
-    right after that checkpoint would. Returns a summary (losses, throughput, MFU, data wait)."""
+    right after that checkpoint would. Returns a summary (losses, events, throughput, MFU, data wait)."""
     rt = setup_runtime(cfg)
     say = log if rt.master else (lambda msg: None)
     out_dir = Path(cfg.out_dir)
@@ -211,17 +201,8 @@ def train(
         say(f"warm start from {cfg.init_from}")
     if rt.master:
         prepare_out_dir(cfg, start_step)
-
-    tokens_per_step = cfg.batch_size * cfg.block_size * accum * rt.world
-    flops_per_step = model.flops_per_token(cfg.block_size) * tokens_per_step
-    peak = peak_flops(cfg, rt.device)
-    say(
-        f"model {model.num_params() / 1e6:.2f}M params | {rt.world} process(es) on {rt.device.type} "
-        f"({cfg.parallel if rt.world > 1 else 'single'}) | {rt.dtype} | {tokens_per_step} tokens/step = "
-        f"{cfg.batch_size} x {cfg.block_size} x {accum} accum x {rt.world} | train tokens "
-        f"{batches.train.num_tokens}"
-        + (f" | mfu against {peak[0] / 1e12:.0f} TFLOP/s per device ({peak[1]})" if peak else "")
-    )
+    meter = Meter(cfg, rt, model, accum)
+    say(meter.header(model, batches.train.num_tokens))
 
     summary: dict[str, Any] = {
         "losses": [],
@@ -230,84 +211,53 @@ def train(
         "stopped": False,
         "step": start_step,
     }
-    step_times: list[float] = []
-    step_waits: list[float] = []
     metrics = MetricsLog(out_dir / "metrics.jsonl" if rt.master else None)
     prefetch = Prefetcher(batches, start_step, cfg.max_steps, cfg.prefetch, rt.device)
     try:
         with StopFlag() as stop:
             for step in range(start_step, cfg.max_steps):
-                t0 = time.perf_counter()
-                wait0 = prefetch.wait_s
+                t0, wait0 = time.perf_counter(), prefetch.wait_s
                 lr = lr_at(cfg, step) * guard.lr_scale
                 for group in optimizer.param_groups:
                     group["lr"] = lr
-
-                # forward and backward over the micro-steps; the loss is the mean over the step
-                loss_sum = torch.zeros((), device=rt.device)
-                for micro in range(accum):
-                    x, y = prefetch.next()
-                    with grad_sync(wrapped, sync=micro == accum - 1):
-                        with rt.autocast():
-                            _, loss = wrapped(x, y)
-                        loss = loss / accum
-                        loss_sum += loss.detach()
-                        scaler.scale(loss).backward()
-                loss_val = float(all_mean(loss_sum, rt).item())
+                loss = forward_backward(wrapped, prefetch, accum, scaler, rt)
                 scaler.unscale_(optimizer)  # clip the true gradients, not the fp16-scaled ones
                 norm = grad_norm(model, cfg.grad_clip)
-
-                # apply the step, unless the spike guard says it is bad
-                verdict = guard.verdict(loss_val, norm, check_norm=not scaler.is_enabled())
+                # apply the step, unless the spike guard finds it bad
+                verdict = guard.verdict(loss, norm, check_norm=not scaler.is_enabled())
                 if verdict is None:
-                    check_finite(cfg, step + 1, loss_val)  # with the guard off, NaN stops the run
+                    check_finite(cfg, step + 1, loss)  # the guard is off: NaN stops the run
                     scaler.step(optimizer)
-                    guard.accept(loss_val)
+                    guard.accept(loss)
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
-                if rt.device.type == "cuda":
-                    torch.cuda.synchronize()
-                dt = time.perf_counter() - t0
-                step_done = step + 1
-                step_times.append(dt)
-                step_waits.append(prefetch.wait_s - wait0)
-                summary["losses"].append(loss_val)
-                summary["step"] = step_done
+                dt = meter.stop(t0, prefetch.wait_s - wait0)
+                step = step + 1  # from here on: the number of steps done
+                summary["losses"].append(loss)
+                summary["step"] = step
 
-                # one log line and one metrics record per step; skips and rollbacks as events
+                # one log line and one metrics record per step; a skip (and rollback) as events
                 if verdict is None:
-                    record = {"step": step_done, "loss": loss_val, "lr": lr, "norm": norm, "ms": dt * 1e3}
-                    record["tok_s"] = tokens_per_step / dt
-                    line = step_line(cfg, step_done, loss_val, lr, norm, dt, record["tok_s"])
-                    if peak:
-                        record["mfu"] = flops_per_step / dt / (peak[0] * rt.world)
-                        line += f" | mfu {100 * record['mfu']:.1f}%"
-                    if step_done % cfg.log_every == 0 or step_done == cfg.max_steps:
+                    record, line = meter.record(step, loss, lr, norm, dt)
+                    if step % cfg.log_every == 0 or step == cfg.max_steps:
                         say(line)
                 else:
-                    record = skip_event(step_done, verdict, loss_val, norm, guard, lr)
-                    say(f"step {step_done}/{cfg.max_steps} | skipped ({verdict}) | {describe(record)}")
-                    summary["events"].append(record)
-                    if guard.skip(step_done):
-                        rolled = rollback_event(step_done, state.rollback(), guard)
-                        say(f"step {step_done}/{cfg.max_steps} | rollback | {describe(rolled)}")
-                        metrics.write(record)
-                        summary["events"].append(rolled)
-                        record = rolled
-
-                final = step_done == cfg.max_steps
-                if batches.val is not None and (
-                    (cfg.eval_every and step_done % cfg.eval_every == 0) or final
-                ):
+                    events = skip_or_rollback(step, verdict, loss, norm, lr, state, say)
+                    for event in events[:-1]:
+                        metrics.write(event)
+                    record = events[-1]  # the skip, or the rollback it triggered
+                    summary["events"] += events
+                final = step == cfg.max_steps
+                if batches.val is not None and ((cfg.eval_every and step % cfg.eval_every == 0) or final):
                     record["val_loss"] = evaluate(model, batches, cfg, rt)
-                    summary["val_losses"].append((step_done, record["val_loss"]))
-                    say(f"step {step_done}/{cfg.max_steps} | val loss {record['val_loss']:.4f}")
+                    summary["val_losses"].append((step, record["val_loss"]))
+                    say(f"step {step}/{cfg.max_steps} | val loss {record['val_loss']:.4f}")
                 metrics.write(record)
 
                 # checkpoint on schedule, at the end, and before leaving early
-                stopping = any_rank(stop.set or stop_after == step_done, rt)
-                if final or stopping or (cfg.ckpt_every and step_done % cfg.ckpt_every == 0):
-                    path = state.save(step_done)
+                stopping = any_rank(stop.set or stop_after == step, rt)
+                if final or stopping or (cfg.ckpt_every and step % cfg.ckpt_every == 0):
+                    path = state.save(step)
                     if path is not None and (final or stopping):
                         say(f"checkpoint: {path}")
                 if rt.master and ("val_loss" in record or "event" in record or final or stopping):
@@ -315,19 +265,13 @@ def train(
                 if stopping:
                     summary["stopped"] = True
                     if stop.set:
-                        say(f"stopped by SIGTERM after step {step_done}; rerun the same command to resume")
+                        say(f"stopped by SIGTERM after step {step}; rerun the same command to resume")
                     break
     finally:
         prefetch.close()
         metrics.close()
 
-    timed = step_times[2:] or step_times  # the first steps include compilation and warm-up
-    if timed:
-        summary["tok_s"] = tokens_per_step / statistics.median(timed)
-        summary["data_wait_frac"] = sum(step_waits[-len(timed) :]) / sum(timed)
-        if peak:
-            summary["mfu"] = flops_per_step / statistics.median(timed) / (peak[0] * rt.world)
-            summary["peak"] = peak[1]
+    summary.update(meter.summary())
     summary["flops_per_token"] = model.flops_per_token(cfg.block_size)
     summary["params"] = model.num_params()
     return summary
@@ -342,23 +286,34 @@ def check_finite(cfg: TrainConfig, step: int, loss: float) -> None:
         )
 
 
-def skip_event(
-    step: int, reason: str, loss: float, norm: float, guard: SpikeGuard, lr: float
-) -> dict[str, Any]:
+def skip_or_rollback(
+    step: int,
+    reason: str,
+    loss: float,
+    norm: float,
+    lr: float,
+    state: TrainState,
+    say: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Log the skipped step and, when the skips call for it, roll back: [skip] or [skip, rollback]."""
+    guard = state.guard
     # `loss_seen`, not `loss`: readers that plot the loss curve should not draw the spike
-    return {"event": "skip", "step": step, "reason": reason, "loss_seen": loss, "norm": norm,
-            "avg_loss": guard.average, "lr": lr}  # fmt: skip
-
-
-def rollback_event(step: int, to_step: int, guard: SpikeGuard) -> dict[str, Any]:
-    return {
+    skip = {"event": "skip", "step": step, "reason": reason, "loss_seen": loss, "norm": norm}
+    skip.update(avg_loss=guard.average, lr=lr)
+    say(f"step {step}/{state.cfg.max_steps} | skipped ({reason}) | {describe(skip)}")
+    if not guard.skip(step):
+        return [skip]
+    to_step = state.rollback()
+    rollback = {
         "event": "rollback",
         "step": step,
         "to_step": to_step,
-        "data_skipped": [to_step + 1, step],  # steps whose batches are not replayed
+        "data_skipped": [to_step + 1, step],  # the steps whose batches are not replayed
         "rollbacks": guard.rollbacks,
         "lr_scale": guard.lr_scale,
     }
+    say(f"step {step}/{state.cfg.max_steps} | rollback | {describe(rollback)}")
+    return [skip, rollback]
 
 
 def describe(record: dict[str, Any]) -> str:

@@ -2,20 +2,27 @@
 checkpoint), or a Hugging Face GPT-2 directory (config.json + model.safetensors or
 pytorch_model.bin: what train/export.py writes, and GPT-2 checkpoints from the Hub).
 
-Used by warm starts (`init_from`) and by `llmcli eval`. Everything is read without pickle.
+Used by warm starts (`init_from`: the model config comes from the source, its vocabulary must be
+the data's) and by `llmcli eval`. Everything is read without pickle.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from train.checkpoint import latest_checkpoint, load_checkpoint
+from train.config import TrainConfig
+from train.data import Batches
 from train.errors import TrainError
-from train.model import GPTConfig
+from train.model import GPT, GPTConfig
 
 # Hugging Face GPT-2 stores these as Conv1D, whose weight is (in, out): nn.Linear's (out, in) transposed
 CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
@@ -108,3 +115,83 @@ def _read_hf_state(path: Path) -> dict[str, torch.Tensor]:
         except Exception as e:
             raise TrainError(f"{path}/pytorch_model.bin: not readable with weights_only=True ({e})") from None
     raise TrainError(f"{path}: no model.safetensors or pytorch_model.bin beside config.json")
+
+
+# --------------------------------------------------------------------------- the run's model
+
+
+def data_vocab(cfg: TrainConfig, batches: Batches) -> tuple[int, str]:
+    """The vocabulary the data needs, and where that number comes from (for error messages)."""
+    tok = Path(cfg.data) / "tokenizer.json"
+    if tok.is_file():
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(tok)).get_vocab_size(), str(tok)
+    top = max(int(a.max()) for a in batches.train.arrays if len(a))
+    return top + 1, f"{cfg.data} (largest token id {top}, no tokenizer.json)"
+
+
+def resolve_model(cfg: TrainConfig, batches: Batches) -> tuple[TrainConfig, Weights | None]:
+    """The model config: init_from's architecture (keeping this run's dropout and z_loss), else the
+    configured one with vocab_size 0 resolved to the data's vocabulary, rounded up to a multiple of
+    64 for efficient matmuls."""
+    needed, source = data_vocab(cfg, batches)
+    if cfg.init_from:
+        weights = load_weights(cfg.init_from)
+        check_vocab(cfg, weights, needed, source)
+        model = dataclasses.replace(weights.config, dropout=cfg.model.dropout, z_loss=cfg.model.z_loss)
+        if cfg.block_size > model.block_size:
+            raise TrainError(
+                f"block_size {cfg.block_size} exceeds {cfg.init_from}'s context {model.block_size}"
+            )
+        return dataclasses.replace(cfg, model=model), weights
+    if cfg.model.vocab_size:
+        if cfg.model.vocab_size < needed:
+            raise TrainError(f"model.vocab_size {cfg.model.vocab_size} < the {needed} tokens of {source}")
+        return cfg, None
+    model = dataclasses.replace(cfg.model, vocab_size=64 * math.ceil(needed / 64))
+    return dataclasses.replace(cfg, model=model), None
+
+
+def check_vocab(cfg: TrainConfig, weights: Weights, needed: int, source: str) -> None:
+    """A warm start's vocabulary must be the data's: the same tokenizer where both have one, else
+    the same size (or its multiple-of-64 round-up)."""
+    data_tok = Path(cfg.data) / "tokenizer.json"
+    hint = f"tokenize the new corpus with it: `llmcli tokenize --tokenizer {cfg.init_from}/tokenizer.json`"
+    if weights.tokenizer is not None and data_tok.is_file():
+        from tokenizers import Tokenizer
+
+        ours, theirs = (Tokenizer.from_file(str(p)).get_vocab() for p in (weights.tokenizer, data_tok))
+        if ours != theirs:
+            raise TrainError(
+                f"init_from {cfg.init_from}: its tokenizer ({weights.tokenizer}, {len(ours)} tokens) is not the "
+                f"data's ({data_tok}, {len(theirs)} tokens); {hint}"
+            )
+        return
+    vocab = weights.config.vocab_size
+    if data_tok.is_file() and vocab not in (needed, 64 * math.ceil(needed / 64)):
+        raise TrainError(
+            f"init_from {cfg.init_from}: vocabulary of {vocab} tokens does not match the data's tokenizer "
+            f"({source}, {needed} tokens); {hint}"
+        )
+    if vocab < needed:
+        raise TrainError(
+            f"init_from {cfg.init_from}: vocabulary of {vocab} tokens < the {needed} of {source}"
+        )
+
+
+def initial_weights(cfg: TrainConfig, weights: Weights | None) -> dict[str, torch.Tensor]:
+    """The step-0 weights, from the same seed on every rank (identical models; DDP also broadcasts
+    rank 0's). Seeding here also puts the RNGs where a fresh run starts them."""
+    torch.manual_seed(cfg.seed)
+    np.random.seed(cfg.seed)
+    random.seed(cfg.seed)
+    model = GPT(cfg.model)
+    if weights is not None:
+        model.load_state_dict(weights.state)
+    return model.state_dict()
+
+
+def reinit(cfg: TrainConfig, batches: Batches) -> dict[str, torch.Tensor]:
+    """initial_weights again (init_from re-read), for a rollback before the first checkpoint."""
+    return initial_weights(cfg, resolve_model(cfg, batches)[1])

@@ -21,7 +21,7 @@ from curate.config import ExecutorConfig, InputConfig, PipelineConfig, StageSpec
 from curate.errors import ConfigError, StageFailed
 from curate.stages.tokenize import TokenizeConfig
 from curate.tokenization.bpe import EOT
-from curate.tokenization.shards import ShardFormatError, open_shard, read_header
+from curate.tokenization.shards import ShardFormatError, open_shard, read_header, write_headerless
 
 
 def resolve_inputs(patterns: tuple[str, ...]) -> list[str]:
@@ -119,6 +119,16 @@ def inspect_shard(path: str, tokenizer: str | None, n: int) -> str:
 )
 @click.option("--train-docs", type=int, default=200_000, show_default=True, help="BPE training sample size.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sample and the split.")
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["llmc", "nanogpt"]),
+    multiple=True,
+    default=("llmc",),
+    show_default=True,
+    help="llmc: train_XXXXXX.bin shards (llm.c, modded-nanogpt, llmcli train); nanogpt: also headerless "
+    "uint16 train.bin / val.bin / test.bin for nanoGPT's train.py.",
+)
 @click.option("--workers", type=int, default=1, show_default=True, help="Encoder processes (1: threads).")
 @click.option(
     "--inspect", "inspect_file", type=click.Path(dir_okay=False), help="Describe one shard and exit."
@@ -134,6 +144,7 @@ def tokenize_cmd(
     test_fraction: float,
     train_docs: int,
     seed: int,
+    formats: tuple[str, ...],
     workers: int,
     inspect_file: str | None,
     num: int,
@@ -162,6 +173,9 @@ def tokenize_cmd(
             seed=seed,
         )
         meta = run_tokenize(resolve_inputs(inputs), Path(out), cfg, workers)
+        if "nanogpt" in formats:
+            for split in ("train", "val", "test"):
+                write_headerless(out, split)
     except (ValueError, ConfigError, StageFailed) as e:  # a bad tokenizer file, option or input: one line
         raise click.ClickException(str(e)) from None
     click.echo(

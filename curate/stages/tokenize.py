@@ -183,7 +183,7 @@ class Tokenize(MultiPassStage):
 
     def finalize(self, shards: list[Shard], map_fn) -> TokenizeSummary:
         parts = [self.ctx.stage_dir / "_tok" / s.name for s in shards]
-        meta = pack(parts, self.out_dir, self.tokenizer_path, self.config.shard_tokens)
+        meta = pack(parts, self.out_dir, self.tokenizer_path, self.config.shard_tokens, self.config.eot_token)
         return TokenizeSummary(
             out=str(self.out_dir),
             tokens=meta["tokens"],

@@ -113,21 +113,24 @@ def eot_id(tok: Tokenizer, eot: str = EOT) -> int:
     return i
 
 
-def save_tokenizer(tok: Tokenizer, path: Path, meta: dict) -> None:
-    """Write tokenizer.json and, beside it, the config it was made from (for reuse on resume)."""
+def save_tokenizer(tok: Tokenizer, path: Path, made_from: dict) -> None:
+    """Write tokenizer.json and, beside it, what it was made from (for reuse on resume) and the
+    vocabulary size it has: a small corpus fills fewer ids than `vocab_size` asks for."""
     atomic_write_text(path, tok.to_str(pretty=True))
+    meta = {"made_from": made_from, "vocab_size": tok.get_vocab_size()}
     atomic_write_text(path.with_name(path.stem + ".meta.json"), json.dumps(meta, indent=1, sort_keys=True))
 
 
-def reusable(path: Path, meta: dict) -> bool:
+def reusable(path: Path, made_from: dict) -> bool:
     """A tokenizer.json made earlier from the same config (a resumed run does not retrain)."""
     meta_path = path.with_name(path.stem + ".meta.json")
     if not (path.is_file() and meta_path.is_file()):
         return False
     try:
-        return json.loads(meta_path.read_text(encoding="utf-8")) == json.loads(json.dumps(meta))
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except ValueError:
         return False
+    return isinstance(meta, dict) and meta.get("made_from") == json.loads(json.dumps(made_from))
 
 
 # --------------------------------------------------------------------------- fast encoding

@@ -31,7 +31,7 @@ from tokenizers import Tokenizer
 
 from curate.faults import fault_point
 from curate.manifest import atomic_write_text
-from curate.tokenization.bpe import ChunkEncoder
+from curate.tokenization.bpe import EOT, ChunkEncoder
 from curate.tokenization.shards import TokenShardWriter, token_dtype
 
 SPLITS = ("train", "val", "test")  # the int8 codes 0, 1, 2 in the docs tables
@@ -222,7 +222,9 @@ def cut_points(ends: np.ndarray, shard_tokens: int) -> list[int]:
     return cuts
 
 
-def pack(parts: list[Path], out_dir: Path, tokenizer_path: Path, shard_tokens: int) -> dict:
+def pack(
+    parts: list[Path], out_dir: Path, tokenizer_path: Path, shard_tokens: int, eot_token: str = EOT
+) -> dict:
     """Pack the encoded parts (prefixes, in order) into shards, the index and meta.json under `out_dir`.
 
     Everything is written to a temp directory first and then moved in, so a killed pack leaves
@@ -230,7 +232,8 @@ def pack(parts: list[Path], out_dir: Path, tokenizer_path: Path, shard_tokens: i
     """
     from tokenizers import Tokenizer
 
-    vocab = Tokenizer.from_file(str(tokenizer_path)).get_vocab_size()
+    tok = Tokenizer.from_file(str(tokenizer_path))
+    vocab = tok.get_vocab_size()  # as trained: a small corpus fills fewer ids than asked for
     dtype = token_dtype(vocab)
     out_dir.mkdir(parents=True, exist_ok=True)
     for leftover in out_dir.glob(".pack.tmp-*"):  # a pack killed before its swap (any process)
@@ -243,7 +246,15 @@ def pack(parts: list[Path], out_dir: Path, tokenizer_path: Path, shard_tokens: i
     lengths = table.column("length").to_numpy()
     shard_of = np.zeros(len(table), np.int32)
     offset_of = np.zeros(len(table), np.int64)
-    meta: dict = {"vocab_size": vocab, "dtype": dtype.name, "shard_tokens": shard_tokens, "shards": {}}
+    # eot_id: the separator before every document (modded-nanogpt aligns batches on it as its BOS)
+    meta: dict = {
+        "vocab_size": vocab,
+        "eot_id": tok.token_to_id(eot_token),
+        "eot_token": eot_token,
+        "dtype": dtype.name,
+        "shard_tokens": shard_tokens,
+        "shards": {},
+    }
     for s, split in enumerate(SPLITS):
         rows = np.flatnonzero(split_col == s)
         ends = np.cumsum(lengths[rows] + 1)

@@ -147,3 +147,30 @@ class TokenShardWriter:
     def abort(self) -> None:
         self._f.close()
         self._tmp.unlink(missing_ok=True)
+
+
+def write_headerless(data_dir: str | Path, split: str, chunk: int = 1 << 24) -> Path | None:
+    """nanoGPT's `{split}.bin`: the split's shards concatenated, uint16, no header.
+
+    nanoGPT's train.py memory-maps `train.bin` / `val.bin` as bare uint16 (and reads the vocabulary
+    size from a meta.pkl when there is one, else uses GPT-2's 50304, which covers any vocabulary up
+    to that size). None when the split has no shard; a uint32 vocabulary does not fit that format.
+    """
+    shards = list_shards(data_dir, split)
+    if not shards:
+        return None
+    out = Path(data_dir) / f"{split}.bin"
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        for path in shards:
+            tokens = open_shard(path)
+            if tokens.dtype != np.dtype("<u2"):
+                f.close()
+                tmp.unlink()
+                raise ValueError(f"{path}: {tokens.dtype} tokens; nanoGPT's .bin format holds uint16 only")
+            for lo in range(0, len(tokens), chunk):
+                f.write(memoryview(np.ascontiguousarray(tokens[lo : lo + chunk])).cast("B"))
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, out)
+    return out

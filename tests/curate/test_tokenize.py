@@ -400,3 +400,43 @@ def test_stage_removes_documents_without_tokens_and_keeps_the_rest(tmp_path: Pat
     meta = stage.finalize([shard], None)
     assert meta.val_tokens == 0 and meta.tokens == stats.counters["train_tokens"]
     assert (tmp_path / "run" / "tokens" / "train_000000.bin").is_file()
+
+
+def test_meta_records_the_real_vocabulary_and_the_end_of_text_id(tmp_path: Path) -> None:
+    from tokenizers import Tokenizer
+
+    write_parquet(tmp_path / "in", make_corpus(), files=1)
+    run_cli("--input", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--vocab-size", "32000")
+    out = tmp_path / "out"
+    tok = Tokenizer.from_file(str(out / "tokenizer.json"))
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["vocab_size"] == tok.get_vocab_size() < 5000  # 32000 asked for; the small corpus fills fewer
+    assert meta["eot_id"] == tok.token_to_id(EOT) and meta["eot_token"] == EOT
+    made = json.loads((out / "00_tokenize" / "tokenizer.meta.json").read_text())
+    assert made["vocab_size"] == tok.get_vocab_size() and made["made_from"]["vocab_size"] == 32000
+
+
+def test_nanogpt_format_is_the_shards_concatenated_without_headers(tokenized, tmp_path: Path) -> None:
+    out, docs = tokenized
+    write_parquet(tmp_path / "in", docs, files=2)
+    run_cli(
+        "--input",
+        str(tmp_path / "in"),
+        "--out",
+        str(tmp_path / "out"),
+        "--tokenizer",
+        str(out / "tokenizer.json"),
+        "--shard-tokens",
+        "2000",
+        "--val-fraction",
+        "0.2",
+        "--test-fraction",
+        "0.2",
+        "--format",
+        "nanogpt",
+    )
+    shards = read_tokens(tmp_path / "out")
+    for split in ("train", "val", "test"):
+        # what nanoGPT's train.py does: np.memmap(os.path.join(data_dir, 'train.bin'), dtype=np.uint16)
+        flat = np.memmap(tmp_path / "out" / f"{split}.bin", dtype=np.uint16, mode="r")
+        assert np.array_equal(flat, np.concatenate(shards[split])) and len(flat) > 0

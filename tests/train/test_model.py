@@ -11,6 +11,8 @@ VARIANTS = [
     {"pos": "rope"},
     {"mlp": "swiglu"},
     {"norm": "rmsnorm", "pos": "rope", "mlp": "swiglu", "bias": False},
+    {"qk_norm": True},
+    {"qk_norm": True, "pos": "rope"},
 ]
 
 
@@ -77,3 +79,55 @@ def test_generate_is_seeded() -> None:
     assert runs[0].shape == (1, 13)
     assert torch.equal(runs[0], runs[1])
     assert not torch.equal(runs[0], runs[2])
+
+
+def test_z_loss_is_added_in_training_only() -> None:
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    model = GPT(tiny(z_loss=1e-4))
+    x, y = torch.randint(0, 64, (2, 8)), torch.randint(0, 64, (2, 8))
+    logits, loss = model(x, y)
+    flat = logits.view(-1, 64)
+    ce = F.cross_entropy(flat, y.view(-1))
+    z = torch.logsumexp(flat, dim=-1).pow(2).mean()
+    assert z.item() > 1.0  # log Z of a near-uniform softmax over 64 tokens is about ln 64 = 4.2
+    torch.testing.assert_close(loss, ce + 1e-4 * z)
+    model.eval()
+    torch.testing.assert_close(model(x, y)[1], ce)  # the val loss stays the plain cross-entropy
+
+
+def test_qk_norm_bounds_attention_logits_and_is_not_gpt2() -> None:
+    config = tiny(qk_norm=True)
+    assert not config.is_gpt2 and tiny().is_gpt2
+    torch.manual_seed(0)
+    model = GPT(config)
+    attn = model.transformer.h[0].attn
+    with torch.no_grad():
+        attn.c_attn.weight.mul_(1000.0)  # huge q and k: without the norm the softmax saturates
+    q = attn.q_norm(torch.randn(4, 16) * 1000.0)
+    assert q.pow(2).mean(-1).sqrt().allclose(torch.ones(4), atol=1e-3)  # unit RMS whatever the scale
+    logits, _ = model(torch.randint(0, 64, (1, 8)))
+    assert torch.isfinite(logits).all()
+
+
+def test_activation_checkpointing_gives_the_same_gradients() -> None:
+    """Recomputing each block in backward (dropout on: the RNG is replayed) changes memory, not math."""
+    grads, calls = [], []
+    for checkpointed in (False, True):
+        torch.manual_seed(0)
+        model = GPT(tiny(dropout=0.1))
+        model.checkpoint_blocks = checkpointed
+        count = [0]
+        model.transformer.h[0].register_forward_hook(
+            lambda *a, count=count: count.__setitem__(0, count[0] + 1)
+        )
+        x, y = torch.randint(0, 64, (2, 12)), torch.randint(0, 64, (2, 12))
+        torch.manual_seed(1)
+        _, loss = model(x, y)
+        loss.backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+        calls.append(count[0])
+    assert calls == [1, 2]  # checkpointed: the block ran again in backward
+    for name, g in grads[0].items():
+        torch.testing.assert_close(grads[1][name], g, rtol=1e-5, atol=1e-7, msg=name)

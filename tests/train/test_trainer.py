@@ -212,3 +212,10 @@ def test_shipped_configs_load(name: str) -> None:
     cfg = load_train_config(path, [], data="x")
     assert cfg.grad_accum(world_size=1) >= 1
     assert cfg.block_size <= cfg.model.block_size
+
+
+def test_activation_checkpointing_option_trains_the_same(data: Path, tmp_path: Path) -> None:
+    common = ("max_steps=3", "model.dropout=0.1", "eval_every=0")
+    plain = train(tiny_config(data, tmp_path / "a", *common), log=quiet)
+    ckpt = train(tiny_config(data, tmp_path / "b", *common, "activation_checkpointing=true"), log=quiet)
+    assert ckpt["losses"] == pytest.approx(plain["losses"], rel=1e-6)

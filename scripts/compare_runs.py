@@ -78,13 +78,27 @@ def _untimed(value):
     return value
 
 
+def _added(x, y, where: str = "") -> tuple[bool, list[str]]:
+    """(every value of x is in y unchanged, keys y has beyond x) over nested mappings."""
+    if isinstance(x, dict) and isinstance(y, dict):
+        added = [f"{where}{k}" for k in sorted(set(y) - set(x))]
+        ok = set(x) <= set(y)
+        for k in set(x) & set(y):
+            sub_ok, sub_added = _added(x[k], y[k], f"{where}{k}.")
+            ok, added = ok and sub_ok, added + sub_added
+        return ok, added
+    return x == y, []
+
+
 def compare_json(a: Path, b: Path) -> tuple[bool, list[str]]:
-    """(shared keys equal, keys only the after run writes): a new feature may add keys, not change them."""
-    x, y = _untimed(json.loads(a.read_text())), _untimed(json.loads(b.read_text()))
-    if not (isinstance(x, dict) and isinstance(y, dict)):
-        return x == y, []
-    added = sorted(set(y) - set(x))
-    return set(x) <= set(y) and all(x[k] == y[k] for k in x), added
+    """(shared values equal, keys only the after run writes): a new feature may add keys, not change them."""
+    return _added(_untimed(json.loads(a.read_text())), _untimed(json.loads(b.read_text())))
+
+
+def zero_rows(path: Path) -> bool:
+    import pyarrow.parquet as pq
+
+    return path.suffix == ".parquet" and pq.ParquetFile(path).metadata.num_rows == 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +133,16 @@ def main(argv: list[str] | None = None) -> int:
             if Path(rel).name in SKIPPED:
                 continue
             compared += 1
-            if rel not in a or rel not in b:
+            if (
+                rel not in a
+                and zero_rows(tmp / "run-after" / rel)
+                or rel not in b
+                and zero_rows(tmp / "run-before" / rel)
+            ):
+                notes.append(f"zero-row Parquet file written by one run only (no longer written): {rel}")
+            elif rel not in a and (tmp / "run-after" / rel).stat().st_size == 0:
+                notes.append(f"empty file only the after run writes: {rel}")
+            elif rel not in a or rel not in b:
                 problems.append(f"only in {'after' if rel in b else 'before'}: {rel}")
             elif a[rel] == b[rel]:
                 same += 1
@@ -136,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
                 problems.append(f"differs: {rel}")
         skipped = sorted({Path(r).name for r in set(a) | set(b) if Path(r).name in SKIPPED})
         print(f"{same} of {compared} files identical; skipped (configs, timings): {', '.join(skipped)}")
-        for p in notes + problems:
+        for p in sorted(notes) + problems:
             print(p)
         return 1 if problems else 0
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -64,3 +65,20 @@ def test_web_pipeline_on_the_sample_crawl(tmp_path: Path, sample_crawl_dir: Path
         rows = [r for r in index.to_pylist() if r["split"] == split]
         assert header_total == sum(r["length"] + 1 for r in rows)  # + one end-of-text per document
     assert index.num_rows == by_stage["tokenize"]["kept"]
+
+    # Every Parquet file of the run loads with Hugging Face `datasets`, as the CONTRACT promises:
+    # a zero-row file would fail it ("BatchSize must be greater than 0"), so none is written.
+    os.environ.setdefault("HF_DATASETS_OFFLINE", "1")  # local files only: nothing from the hub
+    import datasets
+
+    datasets.disable_progress_bars()
+    files = sorted(
+        p for p in run.rglob("*.parquet") if not any(x.startswith("_") for x in p.relative_to(run).parts)
+    )
+    groups: dict[Path, list[str]] = {}
+    for p in files:
+        groups.setdefault(p.parent, []).append(str(p))
+    assert len(files) > 20 and run / "tokens" in groups and run / "00_ingest" / "removed" in groups
+    for folder, paths in groups.items():
+        ds = datasets.load_dataset("parquet", data_files=paths, split="train", cache_dir=str(tmp_path / "hf"))
+        assert len(ds) == sum(pq.read_metadata(p).num_rows for p in paths) > 0, folder

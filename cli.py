@@ -136,6 +136,7 @@ def curate_report(config: str, overrides: tuple[str, ...], train_dir: str | None
 _LAZY = {
     main: [
         ("tokenize", "curate.tokenize_cli", "tokenize_cmd"),
+        ("models", "curate.models_cli", "models_cmd"),
         ("train", "train.cli", "train_cmd"),
         ("sample", "train.cli", "sample_cmd"),
         ("eval", "train.cli", "eval_cmd"),

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from curate.config import ConfigPath
 from curate.filters.base import DocView, Filter
+from curate.models import FETCH_HINT, KNOWN_MODELS, find_model, model_dirs
 
-DEFAULT_LID_MODEL = "models/lid.176.ftz"
-LID_HINT = "`make install` fetches models/lid.176.ftz"
+DEFAULT_LID_MODEL = "lid.176.ftz"  # found in the model folders (curate.models)
+LID_HINT = FETCH_HINT
 _PROJECT = Path(__file__).resolve().parents[2]
 # The opening of a page identifies its language; the rest adds time, not accuracy
 # (bench/filter.py measures the accuracy on the sample crawl's labelled pages).
@@ -25,7 +26,7 @@ MAX_CHARS = 5_000
 class LanguageConfig:
     keep: list[str] = field(default_factory=list)  # ISO 639 codes as the model labels them; [] keeps all
     min_score: float = 0.0
-    model: ConfigPath | None = None  # a fastText LID model; default models/lid.176.ftz
+    model: ConfigPath | None = None  # a fastText LID model; default lid.176.ftz (`llmcli models fetch`)
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_score <= 1.0:
@@ -37,7 +38,14 @@ class LanguageConfig:
 
 
 def resolve_model(path: str | None, default: str, hint: str) -> Path:
-    """The model file: as given (relative to the working directory), else under the project root."""
+    """A model file: `path` as given (relative to the working directory, else the project root),
+    or with no path the default one, from the model folders (curate.models)."""
+    if path is None and default in KNOWN_MODELS:
+        found = find_model(default)
+        if found is None:
+            where = ", ".join(str(d) for d in model_dirs())
+            raise ValueError(f"model file {default!r} not found (looked in {where}); {hint}")
+        return found
     p = Path(path or default)
     candidates = [p] if p.is_absolute() else [p, _PROJECT / p]
     for c in candidates:

@@ -173,7 +173,7 @@ def test_language_runs_before_the_english_quality_rules() -> None:
 
 
 def test_missing_lid_model_is_a_config_error_naming_it(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"missing\.ftz.*make install"):
+    with pytest.raises(ConfigError, match=r"missing\.ftz.*not found"):
         from_dict(FilterConfig, {"language": {"model": str(tmp_path / "missing.ftz")}})
 
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from scripts.sample_pii import pii_pages
 from scripts.sample_text import BOILER, GRAMMAR, TOPICS, ProseGenerator
 
 N_FILES = 4
@@ -561,6 +562,7 @@ def plan(seed: int) -> list[Page]:
     pages += charset_pages(b, by_topic)
     pages += binary_pages(b)
     pages += error_pages(b)
+    pages += pii_pages(b)  # good pages with planted personal data (scripts/sample_pii.py)
     b.rng.shuffle(pages)
     return pages
 

@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.tokenization.bpe import EOT, SampleSpec, sample_texts, train_tokenizer  # noqa: E402
+from curate.tokenization.bpe import EOT, TrainingSample, training_texts, train_tokenizer  # noqa: E402
 from scripts.sample_text import GRAMMAR, ProseGenerator, Topic  # noqa: E402
 
 ROW_GROUP = 2000  # documents per row group, as the pipeline's shard writer uses
@@ -188,7 +188,7 @@ def main() -> None:
         if tok_path is None:
             t0 = time.perf_counter()
             paths = sorted(str(p) for p in in1.glob("*.parquet"))
-            tok = train_tokenizer(sample_texts(paths, SampleSpec(5000, 1 << 30, 0)), 32000, 2, (EOT,))
+            tok = train_tokenizer(training_texts(paths, TrainingSample(5000, 1 << 30, 0)), 32000, 2, (EOT,))
             tok_path = work / "tokenizer.json"
             tok.save(str(tok_path))
             print(

@@ -15,7 +15,6 @@ patterns rewrite the text (they drop lines), and later filters see the rewritten
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from curate.filters.harmful import HarmfulConfig, HarmfulFilter, list_paths
 from curate.filters.language import DEFAULT_LID_MODEL, LanguageConfig, LanguageFilter, resolve_model
 from curate.filters.profiles import language_params
 from curate.filters.regex import RegexConfig, RegexFilter
+from curate.manifest import file_digest
 from curate.stage import DocumentStage, ShardStats, register
 
 
@@ -94,14 +94,6 @@ class FilterConfig:
         parse_languages(self.languages)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 @register
 class FilterStage(DocumentStage):
     name = "filter"
@@ -146,7 +138,7 @@ class FilterStage(DocumentStage):
             paths.append(resolve_model(self.config.language.model, DEFAULT_LID_MODEL, ""))
         if self.config.classifier is not None:
             paths.append(resolve_model(self.config.classifier.model, self.config.classifier.model, ""))
-        return [[str(p), _sha256(p)] for p in paths if p.is_file()] or None
+        return [[str(p), file_digest(p)] for p in paths if p.is_file()] or None
 
     def process(self, docs: Iterator[dict], stats: ShardStats) -> Iterator[tuple[dict, str | None]]:
         min_chars = self.config.min_chars

@@ -23,11 +23,11 @@ from curate.manifest import file_digest
 from curate.stage import MultiPassStage, Shard, ShardOutput, ShardStats, register
 from curate.tokenization.bpe import (
     EOT,
-    SampleSpec,
+    TrainingSample,
     eot_id,
     load_tokenizer,
     reusable,
-    sample_texts,
+    training_texts,
     save_tokenizer,
 )
 from curate.tokenization.bpe import train_tokenizer as _train
@@ -93,7 +93,7 @@ def prepare_tokenizer(cfg: TokenizeConfig, inputs: list[str], path: Path) -> Pat
     if cfg.tokenizer is not None:
         tok = load_tokenizer(cfg.tokenizer, cfg.eot_token)
     else:
-        texts = sample_texts(inputs, SampleSpec(cfg.train_docs, cfg.train_bytes, cfg.seed))
+        texts = training_texts(inputs, TrainingSample(cfg.train_docs, cfg.train_bytes, cfg.seed))
         tok = _train(texts, cfg.vocab_size, cfg.min_frequency, (cfg.eot_token,))
     path.parent.mkdir(parents=True, exist_ok=True)
     save_tokenizer(tok, path, meta)

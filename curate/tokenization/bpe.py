@@ -32,7 +32,7 @@ EOT = "<|endoftext|>"
 
 
 @dataclass(frozen=True)
-class SampleSpec:
+class TrainingSample:
     """How many documents, and at most how many UTF-8 bytes of text, to train the BPE on."""
 
     docs: int
@@ -45,7 +45,7 @@ def unit(seed: int, doc_id: str) -> float:
     return xxhash.xxh64_intdigest(doc_id, seed=seed) / 2.0**64
 
 
-def sample_texts(paths: Sequence[str | Path], spec: SampleSpec) -> Iterator[str]:
+def training_texts(paths: Sequence[str | Path], spec: TrainingSample) -> Iterator[str]:
     """Stream the training sample from Parquet shards (columns `id` and `text`), row group by row group."""
     total = sum(pq.ParquetFile(p).metadata.num_rows for p in paths)
     rate = 1.0 if total <= spec.docs else spec.docs / total

@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.tokenization.bpe import EOT, TrainingSample, training_texts, train_tokenizer  # noqa: E402
+from curate.tokenization.bpe import EOT, TrainingSample, train_tokenizer, training_texts  # noqa: E402
 from scripts.sample_text import GRAMMAR, ProseGenerator, Topic  # noqa: E402
 
 ROW_GROUP = 2000  # documents per row group, as the pipeline's shard writer uses

@@ -27,8 +27,8 @@ from curate.tokenization.bpe import (
     eot_id,
     load_tokenizer,
     reusable,
-    training_texts,
     save_tokenizer,
+    training_texts,
 )
 from curate.tokenization.bpe import train_tokenizer as _train
 from curate.tokenization.encode import encode_part, pack

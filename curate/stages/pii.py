@@ -59,6 +59,10 @@ class PIIConfig:
     terms_placeholder: str = "<NAME>"
     patterns: list[PatternConfig] = field(default_factory=list)
     fields: list[str] = field(default_factory=lambda: ["text", "url", "domain"])  # columns redacted
+    # Once the whole run is complete, delete the outputs of every stage before this one: they hold
+    # the raw text. Resume and `curate status` still work (a stage whose outputs are needed again
+    # is recomputed, byte-identical, and discarded again at the end).
+    discard_raw: bool = False
 
     def __post_init__(self) -> None:
         if self.terms_file is not None:
@@ -99,6 +103,9 @@ def build_redactor(cfg: PIIConfig) -> Redactor:
 class PII(DocumentStage):
     name = "pii"
     config_class = PIIConfig
+
+    def discards_upstream(self) -> bool:
+        return self.config.discard_raw
 
     def hash_inputs(self) -> Any:
         """A changed terms file (same path) makes earlier outputs stale."""

@@ -31,7 +31,7 @@ def test_web_pipeline_on_the_sample_crawl(tmp_path: Path, sample_crawl_dir: Path
     run = tmp_path / "run"
     report = json.loads((run / "report.json").read_text())
     names = [s["stage"] for s in report["stages"]]
-    assert names == ["ingest", "filter", "dedup", "decontaminate", "resample", "tokenize"]
+    assert names == ["ingest", "pii", "filter", "dedup", "decontaminate", "resample", "tokenize"]
     previous_kept = None
     for s in report["stages"]:
         d = run / s["dir"]

@@ -108,7 +108,8 @@ def curate_status(config: str, overrides: tuple[str, ...], as_json: bool) -> Non
             if "docs_in" in r
             else ""
         )
-        click.echo(f"{r['dir']:<18} {r['state']:<8} shards {shards:<8} {counts}")
+        note = "  (outputs discarded: raw text)" if r.get("discarded") else ""
+        click.echo(f"{r['dir']:<18} {r['state']:<8} shards {shards:<8} {counts}{note}")
 
 
 @curate.command("report")

@@ -57,6 +57,9 @@ class Manifest:
     complete: bool = False
     num_shards: int = 0
     seconds: float = 0.0
+    # The shard files were deleted after the run (they held raw text, `pii: {discard_raw: true}`);
+    # the counts stay. Recomputed, byte-identical, if a later stage needs them again.
+    discarded: bool = False
 
     @classmethod
     def load(cls, stage_dir: Path) -> Manifest | None:

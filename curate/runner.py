@@ -28,7 +28,7 @@ from curate.errors import ConfigError, StageFailed
 from curate.executors import LocalExecutor, RayExecutor
 from curate.faults import fault_point
 from curate.inputs import redact, resolve_inputs
-from curate.manifest import Manifest, atomic_write_text, describe_file
+from curate.manifest import MANIFEST, Manifest, atomic_write_text, describe_file
 from curate.report import write_report
 from curate.stage import (
     STAGES,
@@ -193,8 +193,15 @@ class Pipeline:
             atomic_write_text(self.workdir / "config.yaml", dump_yaml(self.cfg))
             plan = self.stage_plan()
             prev_manifest: Manifest | None = None
-            for stage, chash in plan:
+            for i, (stage, chash) in enumerate(plan):
                 selected = only_stage is None or stage.name == only_stage
+                m = Manifest.load(stage.ctx.stage_dir)
+                if selected and m and m.discarded and m.complete and m.config_hash == chash and not force:
+                    if not self._needed(plan, i):
+                        if self.verbose:
+                            log(f"{stage.ctx.stage_dir.name}: complete (outputs discarded), skipped")
+                        prev_manifest = m
+                        continue
                 if selected:
                     prev_manifest = self._run_stage(stage, chash, prev_manifest, force=force)
                 else:
@@ -207,10 +214,45 @@ class Pipeline:
                             )
                         break
                     prev_manifest = m
+            if only_stage is None:
+                self._discard_upstream(plan)
             return write_report(self.cfg) if report else None
         finally:
             self.close()
             lock.close()
+
+    def _complete(self, stage: Stage, chash: str) -> bool:
+        m = Manifest.load(stage.ctx.stage_dir)
+        if not (m and m.complete and m.config_hash == chash):
+            return False
+        return m.discarded or all(m.shard_valid(stage.ctx.stage_dir, n, verify=False) for n in m.shards)
+
+    def _needed(self, plan: list[tuple[Stage, str]], i: int) -> bool:
+        """A stage's outputs are needed while the stage after it is not complete, or is itself a
+        discarded stage that will be recomputed."""
+        if i + 1 >= len(plan):
+            return False
+        if not self._complete(*plan[i + 1]):
+            return True
+        nxt = Manifest.load(plan[i + 1][0].ctx.stage_dir)
+        return bool(nxt and nxt.discarded) and self._needed(plan, i + 1)
+
+    def _discard_upstream(self, plan: list[tuple[Stage, str]]) -> None:
+        """Delete the outputs of the stages before one that asks for it, once every stage is done."""
+        if not all(self._complete(stage, chash) for stage, chash in plan):
+            return
+        last = max((i for i, (stage, _) in enumerate(plan) if stage.discards_upstream()), default=-1)
+        for stage, _ in plan[: max(last, 0)]:
+            m = Manifest.load(stage.ctx.stage_dir)
+            if m is None or m.discarded:
+                continue
+            m.discarded = True
+            m.save(stage.ctx.stage_dir)  # first: a kill mid-delete leaves a stage that is recomputed
+            for path in sorted(stage.ctx.stage_dir.iterdir()):
+                if path.name != MANIFEST:
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+            if self.verbose:
+                log(f"{stage.ctx.stage_dir.name}: outputs discarded (raw text before the pii stage)")
 
     def _shards_for(self, stage: Stage, prev: Manifest | None) -> list[Shard]:
         """The first stage reads the inputs; every later one the previous stage's kept shards.
@@ -226,8 +268,14 @@ class Pipeline:
     def _run_stage(self, stage: Stage, chash: str, prev: Manifest | None, force: bool) -> Manifest:
         sdir = stage.ctx.stage_dir
         manifest = Manifest.load(sdir)
-        if manifest is not None and (manifest.config_hash != chash or force):
-            why = "--force" if force else "config changed"
+        if manifest is not None and (manifest.config_hash != chash or force or manifest.discarded):
+            why = (
+                "--force"
+                if force
+                else "config changed"
+                if manifest.config_hash != chash
+                else "outputs needed again"
+            )
             log(f"{sdir.name}: {why}; recomputing this stage")
             shutil.rmtree(sdir)
             manifest = None
@@ -340,7 +388,7 @@ class Pipeline:
                 done = sum(1 for n in m.shards if m.shard_valid(sdir, n, verify=False))
                 if m.config_hash != chash or stale_before:
                     state = "stale"
-                elif m.complete and done == m.num_shards:
+                elif m.complete and (done == m.num_shards or m.discarded):
                     state = "done"
                 elif done or m.steps.get("prepare"):  # a global pass started: its files are reused
                     state = "partial"
@@ -355,6 +403,7 @@ class Pipeline:
                     kept=t.kept,
                     removed=t.removed,
                     errors=t.errors,
+                    discarded=m.discarded,
                 )
             stale_before = stale_before or row["state"] == "stale"
             rows.append(row)

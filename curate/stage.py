@@ -203,6 +203,10 @@ class Stage:
         """Anything besides the config that invalidates this stage's outputs when it changes."""
         return None
 
+    def discards_upstream(self) -> bool:
+        """True: once the run is complete, the outputs of every earlier stage are deleted (pii)."""
+        return False
+
     # ----------------------------------------------------------------- schemas
     def input_schema(self, shard: Shard) -> pa.Schema:
         return pq.read_schema(shard.input)

@@ -35,7 +35,7 @@ N_FILES = 4
 LABELS_NAME = "labels.jsonl"
 KINDS = (
     "good", "exact_duplicate", "near_duplicate", "boilerplate", "spam", "humaneval", "wrong_charset",
-    "non_html", "http_error",
+    "non_html", "http_error", "zh_benchmark",
 )  # fmt: skip
 
 
@@ -563,6 +563,9 @@ def plan(seed: int) -> list[Page]:
     pages += binary_pages(b)
     pages += error_pages(b)
     pages += pii_pages(b)  # good pages with planted personal data (scripts/sample_pii.py)
+    from scripts.sample_cjk import cjk_pages  # Chinese / Japanese pages (imports this module)
+
+    pages += cjk_pages(b)
     b.rng.shuffle(pages)
     return pages
 
@@ -708,6 +711,9 @@ def build_sample_crawl(out_dir: Path, seed: int = 0) -> list[Path]:
             )
     text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n" for r in labels)
     _write_if_changed(out_dir / LABELS_NAME, text.encode("utf-8"))
+    from scripts.sample_cjk import write_benchmark
+
+    write_benchmark(out_dir)  # zh-bench.jsonl, quoted by the zh_benchmark pages
     return paths
 
 

@@ -14,6 +14,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecordType
 from resiliparse.extract.html2text import extract_plain_text
 
 from curate.extract import decode_html
+from curate.text.normalize import words
 from scripts.sample_crawl import KINDS, LABELS_NAME, N_FILES, build_sample_crawl, humaneval_problems, jaccard
 
 LID_MODEL = Path(__file__).resolve().parents[2] / "models" / "lid.176.ftz"
@@ -76,6 +77,9 @@ def records(crawl_dir: Path) -> tuple[dict[str, Response], Counter]:
                     rec.reader.read(), payload_ok,
                 )  # fmt: skip
     return responses, types
+
+
+CJK = ("zh", "ja")
 
 
 def _gzip_members(data: bytes) -> int:
@@ -161,8 +165,17 @@ def test_http_headers(records, labels) -> None:
 
 def test_good_pages_have_real_length(records, labels) -> None:
     responses, _ = records
-    counts = [len(responses[u].text().split()) for u, r in labels.items() if r["kind"] == "good"]
+    counts = [
+        len(responses[u].text().split())
+        for u, r in labels.items()
+        if r["kind"] == "good" and r["lang"] not in CJK
+    ]
     assert min(counts) >= 150 and max(counts) <= 1300
+    # Chinese and Japanese pages (scripts/sample_cjk.py): their length in Han/Kana characters
+    chars = [
+        len(words(responses[u].text())) for u, r in labels.items() if r["kind"] == "good" and r["lang"] in CJK
+    ]
+    assert len(chars) >= 50 and min(chars) >= 200 and max(chars) <= 2000
 
 
 def test_language_id_agrees_with_labels(records, labels) -> None:
@@ -187,7 +200,11 @@ def test_duplicates_against_their_sources(records, labels) -> None:
             assert responses[url].text() == responses[r["source"]].text()
             assert responses[url].body != responses[r["source"]].body  # boilerplate differs
         elif r["kind"] == "near_duplicate":
-            j = jaccard(responses[url].text(), responses[r["source"]].text())
+            if r["lang"] in CJK:  # character 5-grams: a whitespace "word" is a clause there
+                a, b = words(responses[url].text()), words(responses[r["source"]].text())
+                j = jaccard(" ".join(a), " ".join(b))
+            else:
+                j = jaccard(responses[url].text(), responses[r["source"]].text())
             assert 0.7 <= j <= 0.98, (url, j)
 
 

@@ -140,6 +140,8 @@ POSITIVE_CONTEXT = {
             "connect to http://{v}:8080/",
             "client_ip={v}",
             "[{v}]",
+            "allow from {v}/24",
+            "curl https://{v}:443/health",
         ],
         "zh": ["服务器地址：{v}", "登录IP {v} 异常。", "访问来源 {v}", "我这边 ping {v} 一直超时。"],
     },
@@ -179,6 +181,11 @@ NEGATIVE_CONTEXT = {
         "en": ["version {v}", "Chrome/{v}", "v{v}", "upgrade to {v}"],
         "zh": ["版本 {v}", "升级到 v{v} 之后"],
     },
+    "date": {"en": ["on {v}", "dated {v}"], "zh": ["发布于{v}", "日期：{v}"]},
+    "coordinates": {"en": ["located at {v}", "GPS {v}"], "zh": ["坐标 {v}"]},
+    "oid": {"en": ["OID {v}", "the MIB node {v}"], "zh": ["节点 {v}"]},
+    "price": {"en": ["priced at {v}", "total {v}"], "zh": ["售价{v}", "合计 {v}"]},
+    "issn": {"en": ["ISSN {v}"], "zh": ["刊号 ISSN {v}"]},
     "private_ip": {
         "en": ["the router at {v}", "listen on {v}", "inet {v}"],
         "zh": ["内网地址 {v}", "路由器后台 {v}"],
@@ -408,7 +415,10 @@ class Values:
         )
         if r.random() < 0.1:
             local = local.capitalize()
-        return f"{local}@{r.choice(_DOMAINS)}"
+        domain = r.choice(_DOMAINS)
+        if r.random() < 0.05:
+            domain = domain.capitalize()
+        return f"{local}@{domain}"
 
     def phone(self) -> str:
         r = self.r
@@ -426,13 +436,17 @@ class Values:
                     "(+86) {a}{b}{c}",
                     "0086 {a}{b}{c}",
                     "+86{a}{b}{c}",
+                    "86-{a}{b}{c}",
+                    "+86 {a}-{b}-{c}",
                 ]
             )
             return fmt.format(a=n[:3], b=n[3:7], c=n[7:])
         if kind < 0.75:
             area = r.choice(_AREA)
             local = str(r.randint(2, 8)) + self.digits(7 if len(area) == 3 else r.choice([6, 7]))
-            fmt = r.choice(["{a}-{l}", "({a}){l}", "({a}) {l1} {l2}", "{a}-{l1} {l2}", "{a} {l}"])
+            fmt = r.choice(
+                ["{a}-{l}", "({a}){l}", "({a}) {l1} {l2}", "{a}-{l1} {l2}", "{a} {l}", "{a}-{l1}-{l2}"]
+            )
             return fmt.format(a=area, l=local, l1=local[:-4], l2=local[-4:])
         return r.choice(
             [
@@ -448,6 +462,10 @@ class Values:
                 "+65 6{0}{1}{2} {3}{4}{5}{6}",
                 "+886 2 2{0}{1}{2} {3}{4}{5}{6}",
                 "+34 91 {0}{1}{2} {3}{4} {5}{6}",
+                "+1-{0}{1}{2}-555-01{3}{4}",
+                "+1.{0}{1}{2}.555.01{3}{4}",
+                "+44 (0)20 79{0}{1} {2}{3}{4}{5}",
+                "+7 495 {0}{1}{2}-{3}{4}-{5}{6}",
             ]
         ).format(*[r.choice("23456789") for _ in range(8)])
 
@@ -630,6 +648,25 @@ class Negatives:
             ]
         )
 
+    def date(self) -> str:
+        d = date(1990, 1, 1) + timedelta(days=self.r.randrange(13000))
+        return self.r.choice(
+            [d.isoformat(), d.strftime("%Y/%m/%d"), f"{d.year}年{d.month}月{d.day}日", d.strftime("%d.%m.%Y")]
+        )
+
+    def coordinates(self) -> str:
+        return f"{self.r.uniform(-80, 80):.4f}, {self.r.uniform(-179, 179):.4f}"
+
+    def oid(self) -> str:
+        return "1.3.6.1." + ".".join(str(self.r.randint(1, 40)) for _ in range(self.r.randint(1, 6)))
+
+    def price(self) -> str:
+        n = self.r.randint(1000, 99_999_999)
+        return self.r.choice(["¥", "$", "€", "HK$"]) + f"{n // 100:,}.{n % 100:02d}"
+
+    def issn(self) -> str:
+        return f"{self.v.digits(4)}-{self.v.digits(3)}{self.r.choice('0123456789X')}"
+
     def private_ip(self) -> str:
         r = self.r
         return r.choice(
@@ -674,7 +711,7 @@ def build_gold(n_docs: int = 2400, seed: int = 0) -> list[dict]:
             else:
                 contexts = POSITIVE_CONTEXT[t][lang]
                 if ":" in v:  # an IPv6 address is written in brackets inside a URL
-                    contexts = [c.replace("http://{v}:", "http://[{v}]:") for c in contexts]
+                    contexts = [c.replace("//{v}:", "//[{v}]:") for c in contexts]
                 items.append((rng.choice(contexts), v, t, "pos"))
         for _ in range(rng.randint(1, 3)):
             kind = rng.choice(NEG_KINDS)

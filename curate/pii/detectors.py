@@ -85,7 +85,7 @@ def find_emails(text: str, gates: frozenset[str] | None = None) -> list[Span]:
 # Chinese mobile: 1[3-9]x xxxx xxxx, with '-' or ' ' between the groups, optionally +86 / 0086 /
 # (+86) before it.
 _CN_MOBILE = re.compile(r"1[3-9][0-9](?:[ \-]?[0-9]{4}){2}(?![0-9])")
-_CN_PREFIX = re.compile(r"(?:\+86|0086|\(\+?86\)|（\+?86）)[ \-]?\Z")
+_CN_PREFIX = re.compile(r"(?:\+86|0086|\(\+?86\)|（\+?86）|(?<![0-9])86(?=-))[ \-]?\Z")
 # Chinese landline: area code (010, 02x, 0xxx) then a separator and 7-8 digits. Without the
 # separator an 11-12 digit run is as likely an order number, so the separator is required.
 _CN_LANDLINE = re.compile(

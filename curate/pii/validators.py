@@ -115,6 +115,8 @@ _PLACEHOLDER_HINTS = (
 )  # fmt: skip
 
 
+# A template or a reference, not a value: $VAR, ${VAR}, %(name)s, %s, @secret_name
+_TEMPLATE = re.compile(r"\$|%\(|%[sdr]\Z|@[A-Za-z_]+\Z")
 _CODE_REF = re.compile(r"[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?\Z")
 
 
@@ -128,7 +130,7 @@ def high_entropy_secret(value: str) -> bool:
     if len(value) < 8:
         return False
     low = value.lower()
-    if value[0] in "$%@" or any(h in low for h in _PLACEHOLDER_HINTS):  # $VAR, %(name)s, @secret
+    if _TEMPLATE.match(value) or any(h in low for h in _PLACEHOLDER_HINTS):
         return False
     classes = (
         any(c.islower() for c in value)

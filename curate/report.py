@@ -182,8 +182,21 @@ def _value_counts(column) -> dict:
 
 def stage_sections(stages: list[dict]) -> dict:
     """The dedup, contamination, resample and token sections, each from its stage's typed summary."""
-    out: dict[str, Any] = {"dedup": None, "contamination": None, "resample": None, "tokens": None}
+    out: dict[str, Any] = {
+        "pii": None,
+        "dedup": None,
+        "contamination": None,
+        "resample": None,
+        "tokens": None,
+    }
     for s in stages:
+        if s["stage"] == "pii":  # a document stage: its replacements per type are its counters
+            replaced = {k.split(":", 1)[1]: v for k, v in s["counters"].items() if k.startswith("replaced:")}
+            out["pii"] = {
+                "stage": s["dir"],
+                "replaced": replaced,
+                "docs_redacted": s["counters"].get("docs_redacted", 0),
+            }
         summary = s["summary"]
         if summary is None:
             continue

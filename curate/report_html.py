@@ -246,6 +246,13 @@ def mix_section(report: dict) -> str:
 
 def extras_section(report: dict) -> str:
     parts = []
+    if report.get("pii"):
+        p = report["pii"]
+        parts.append(f"<h2>Personal data replaced ({esc(p['stage'])})</h2>")
+        rows = [[kind, n] for kind, n in sorted(p["replaced"].items())] + [
+            ["documents redacted", p["docs_redacted"]]
+        ]
+        parts.append(table(["type", "replacements"], rows))
     if report.get("dedup"):
         d = report["dedup"]
         hist = d["cluster_size_histogram"]

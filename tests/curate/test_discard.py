@@ -105,3 +105,14 @@ def test_without_the_option_every_stage_keeps_its_outputs(tmp_path: Path) -> Non
     Pipeline(load_pipeline(cfg, ["pii.discard_raw=false"]), verbose=False).run()
     assert (tmp_path / "run" / "00_ingest" / "part-00000.parquet").is_file()
     assert any(e in every_string(tmp_path / "run" / "00_ingest") for e in EMAILS)  # the raw text is there
+
+
+def test_the_report_counts_replacements_per_type(tmp_path: Path) -> None:
+    inp = write_inputs(tmp_path)
+    report = Pipeline(load_pipeline(config(tmp_path, inp)), verbose=False).run()
+    assert report["pii"] == {
+        "stage": "01_pii",
+        "replaced": {"email": len(EMAILS)},
+        "docs_redacted": len(EMAILS),
+    }
+    assert "Personal data replaced" in (tmp_path / "run" / "report.html").read_text()

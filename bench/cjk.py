@@ -17,9 +17,9 @@ originals (bench/cjk_corpus.py builds and caches the corpus). Every figure below
              what `verify: true, threshold: 0.5` keeps); false removals = distinct pages sharing a
              band whose true character 5-gram Jaccard is < 0.5. Ours (character 5-grams in Han/Kana)
              vs datatrove's signature with its word tokenizer (word 5-grams), same bands
-  decontam   20 Chinese items (a question sentence + 4 choice phrases) from held-out pages, pasted into
-             20 clean pages with full-width punctuation turned half-width and spaces inserted; found,
-             and false flags among all the other pages
+  decontam   20 Chinese items (a question sentence found on no clean page + 4 choices, clauses of other
+             sentences) from held-out pages, pasted into 20 clean pages with full-width punctuation
+             turned half-width and spaces inserted; found, and false flags among all the other pages
   speed      MB/s per core (one process), runs interleaved: our filters (the 4 families) on Chinese vs
              on the English originals; our dedup signatures (normalise, shingle, minhash, bands) on
              Chinese vs English; datatrove's FineWeb-2 filters and signature with cmn_Hani on the same
@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
 import sys
 import time
 from pathlib import Path
@@ -53,6 +52,7 @@ from curate.dedup.minhash import band_hashes, batch_shingles, minhash, normalise
 from curate.filters import QUALITY_FAMILIES, DocView  # noqa: E402
 from curate.filters.language import LanguageConfig, LanguageFilter  # noqa: E402
 from curate.filters.profiles import FINEWEB2  # noqa: E402
+from curate.text.normalize import normalize_text  # noqa: E402
 from curate.text.normalize import words as norm_words  # noqa: E402
 from curate.text.words import CJK_CHAR, cjk_fraction  # noqa: E402
 
@@ -287,29 +287,34 @@ _HALF = str.maketrans("，。？！：；（）「」、", ',.?!:;()"",')
 
 
 def section_decontam(rows):
+    """Items are original text: a question sentence and four choices (clauses of other sentences of
+    its held-out page) that no clean page contains."""
     zh = [r["text"] for r in translated(rows, "zh")]
     rng = random.Random(5)
-    held, clean = zh[:60], zh[60:]
+    held, clean = zh[:80], zh[80:]
+    corpus = "\n".join(normalize_text(t) for t in clean)
     items, n_items = [], 20
     for text in held:
-        sents = [s + "。" for s in re.split("。", text) if 30 <= len(CJK_CHAR.findall(s)) <= 120]
-        phrases = [ln for ln in text.splitlines() if 4 <= len(ln) <= 30]
-        if sents and len(phrases) >= 4:
-            items.append(
-                BenchmarkItem(
-                    "zh-bench", f"q{len(items)}", "\n".join([rng.choice(sents), *rng.sample(phrases, 4)])
-                )
-            )
+        pieces = [s.strip() for line in text.splitlines() for s in line.split("。")]
+        sents = [s + "。" for s in pieces if 30 <= len(CJK_CHAR.findall(s)) <= 120]
+        sents = [s for s in sents if normalize_text(s) not in corpus]
+        clauses = [c.strip() for s in pieces for c in s.split("，") if 6 <= len(CJK_CHAR.findall(c)) <= 20]
+        if sents and len(clauses) >= 4:
+            question = rng.choice(sents)
+            choices = [c for c in clauses if c not in question and normalize_text(c) not in corpus]
+            if len(choices) < 4:
+                continue
+            choices = rng.sample(choices, 4)
+            items.append(BenchmarkItem("zh-bench", f"q{len(items)}", "\n".join([question, *choices])))
         if len(items) == n_items:
             break
     index = build_index(items, 13, 8, cjk_ngram=20)
     hosts = rng.sample(range(len(clean)), len(items))
     docs = list(clean)
     for it, h in zip(items, hosts):
-        pasted = it.text.translate(_HALF)
-        chars = list(pasted)
+        chars = list(it.text.translate(_HALF))
         for _ in range(5):
-            chars.insert(rng.randrange(len(chars)), " ")
+            chars.insert(rng.randrange(1, len(chars)), " ")
         lines = docs[h].splitlines()
         at = rng.randrange(len(lines) + 1)
         docs[h] = "\n".join(lines[:at] + ["".join(chars)] + lines[at:])

@@ -92,7 +92,7 @@ _CN_LANDLINE = re.compile(
     r"0(?:10|2[0-9]|[3-9][0-9]{2})(?:[)）] ?|[ \-])[2-9][0-9]{2,3}[ \-]?[0-9]{4}(?![0-9])"
 )
 # International E.164 as written: '+', country code, groups split by space, '-', '.', '(...)'.
-_INTL = re.compile(r"\+[1-9](?:[ .\-]?\(?[0-9]{1,5}\)?){2,7}(?![0-9])")
+_INTL = re.compile(r"\+[1-9](?:[ .\-]?\(?[0-9]{1,5}\)?){2,7}(?![0-9]|[.,][0-9])")  # not '+35236450.6'
 _CC1 = frozenset("17")
 _CC2 = frozenset(
     "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 "
@@ -131,6 +131,8 @@ def find_phones(text: str, gates: frozenset[str] | None = None) -> list[Span]:
             raw = m.group()
             digits = "".join(c for c in raw if c in _DIGITS)
             if not 8 <= len(digits) <= 15 or not _country_code_ok(digits) or raw.count("(") != raw.count(")"):
+                continue
+            if raw.count(".") == 1:  # '+35236450.6' is a signed decimal
                 continue
             if _free_left(text, s, _ALNUM | {"+"}) and "--" not in raw and ".." not in raw:
                 out.append((s, e, "phone"))
@@ -181,8 +183,8 @@ def find_cards(text: str, gates: frozenset[str] | None = None) -> list[Span]:
 _IPV4 = re.compile(r"[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]|\.[0-9])")
 # A version, not an address: 'v1.2.3.4', 'Chrome/120.0.0.0', 'version 2.0.0.1', '版本 1.0.0.1'.
 _VERSION_BEFORE = re.compile(
-    r"(?i)(?:(?<![a-z])(?:v|ver\.?|version|release|build|firmware|(?:upgrade|update)d? to|section|chapter|clause)"
-    r"|版本号?|升级到|更新到|章节?|[a-z]/|[<>=~!^]=|[<>]|§)\s*[:：]?\s*\Z"
+    r"(?i)(?:(?<![a-z])(?:v|ver\.?|version|release|build|firmware|(?:upgrade|update)d? to|sections?|chapters?|clause)"
+    r"|版本号?|升级到|更新到|章节?|[a-z]/|[<>=~!^]=|[<>]|§)\s*[:：]?\s*[\"'(]?\Z"
 )
 # Global unicast (2000::/3) starts with a 4-digit group 2xxx or 3xxx.
 _IPV6 = re.compile(r"[23][0-9A-Fa-f]{3}:(?:[0-9A-Fa-f]{0,4}:){1,6}[0-9A-Fa-f]{0,4}(?![0-9A-Za-z:])")
@@ -195,7 +197,10 @@ def find_ips(text: str, gates: frozenset[str] | None = None) -> list[Span]:
             s, ip = m.start(), m.group()
             if not _free_left(text, s, _ALNUM | {".", "-"}):
                 continue
-            if any(len(o) > 1 and o[0] == "0" for o in ip.split(".")):  # '01.02.03.04' is no address
+            octets = ip.split(".")
+            if any(len(o) > 1 and o[0] == "0" for o in octets):  # '01.02.03.04' is no address
+                continue
+            if all(len(o) == 1 for o in octets):  # '2.7.2.2', '3.1.1.6': versions and sections
                 continue
             if _VERSION_BEFORE.search(text, max(0, s - 12), s) or not public_ip(ip):
                 continue

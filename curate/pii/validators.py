@@ -117,6 +117,7 @@ _PLACEHOLDER_HINTS = (
 
 # A template or a reference, not a value: $VAR, ${VAR}, %(name)s, %s, @secret_name
 _TEMPLATE = re.compile(r"\$|%\(|%[sdr]\Z|@[A-Za-z_]+\Z")
+_WORDS = re.compile(r"[a-z]+(?:[-_.][a-z]+)*\Z|[A-Z]+(?:[-_.][A-Z]+)*\Z")
 _CODE_REF = re.compile(r"[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?\Z")
 
 
@@ -144,6 +145,8 @@ def high_entropy_secret(value: str) -> bool:
     if _CODE_REF.match(value) and (
         "." in value or sum(a.isupper() != b.isupper() for a, b in zip(value, value[1:])) <= 3
     ):
+        return False
+    if _WORDS.match(value):  # 'address-list', 'invalid_mailbox': names, not secrets
         return False
     if "@" in value and "." in value.split("@")[-1]:  # `user: name@example.com`: an email, not a key
         return False

@@ -117,7 +117,9 @@ _PLACEHOLDER_HINTS = (
 
 # A template or a reference, not a value: $VAR, ${VAR}, %(name)s, %s, @secret_name
 _TEMPLATE = re.compile(r"\$|%\(|%[sdr]\Z|@[A-Za-z_]+\Z")
-_WORDS = re.compile(r"[a-z]+(?:[-_.][a-z]+)*\Z|[A-Z]+(?:[-_.][A-Z]+)*\Z")
+# Letters-only words joined by - _ . : / (each lower, upper or capitalised): names and paths.
+_WORD = r"(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)"
+_WORDS = re.compile(rf"/?{_WORD}(?:[-_.:/]+{_WORD})*/?\Z")
 _CODE_REF = re.compile(r"[A-Za-z_][A-Za-z_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\(\))?\Z")
 
 
@@ -146,7 +148,7 @@ def high_entropy_secret(value: str) -> bool:
         "." in value or sum(a.isupper() != b.isupper() for a, b in zip(value, value[1:])) <= 3
     ):
         return False
-    if _WORDS.match(value):  # 'address-list', 'invalid_mailbox': names, not secrets
+    if _WORDS.match(value):  # 'address-list', 'GID:user_list', '/etc/samba/smbpasswd': not secrets
         return False
     if "@" in value and "." in value.split("@")[-1]:  # `user: name@example.com`: an email, not a key
         return False

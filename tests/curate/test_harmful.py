@@ -113,6 +113,18 @@ def test_eval_set_with_sockets_blocked(tmp_path: Path, monkeypatch: pytest.Monke
     harmful_mod.ut1_domains.cache_clear()
 
 
+ZH_MAN = sorted(Path("/usr/share/man/zh_CN").glob("man*/*.gz"))
+
+
+@pytest.mark.skipif(not ZH_MAN, reason="Debian's manpages-zh is not installed")
+def test_real_chinese_man_pages_are_benign(f: HarmfulFilter) -> None:
+    """Real Chinese text: none of Debian's ~800 translated man pages is a harmful page."""
+    import gzip
+
+    flagged = [p.name for p in ZH_MAN if f.words_category(gzip.open(p, "rt", errors="replace").read())]
+    assert len(ZH_MAN) > 100 and not flagged
+
+
 def test_real_package_descriptions_are_benign(f: HarmfulFilter) -> None:
     """Real text: the READMEs of the installed packages (their METADATA) hold no harmful page."""
     flagged = []

@@ -70,6 +70,8 @@ def test_no_planted_value_after_the_pii_stage(tmp_path: Path, sample_crawl_dir: 
     spec["executor"] = {"type": "local", "workers": 2}
     spec["allow_outside_paths"] = True
     for stage in spec["stages"]:
+        if "pii" in stage:  # one type dropped: those pages go to removed/, stored redacted
+            stage["pii"]["card"] = "drop"
         if "tokenize" in stage:
             stage["tokenize"].update(vocab_size=2048, val_fraction=0.05)
     (tmp_path / "web.yaml").write_text(yaml.safe_dump(spec))
@@ -96,12 +98,18 @@ def test_no_planted_value_after_the_pii_stage(tmp_path: Path, sample_crawl_dir: 
 
     pii_dir = next(d for d in run.iterdir() if d.name.endswith("_pii"))
     kept = [s for p in sorted(pii_dir.glob("part-*.parquet")) for s in _parquet_strings(p)]
-    assert sum(s.count("<EMAIL>") for s in kept) >= 7 and sum(s.count("<PHONE>") for s in kept) >= 6
     removed = [s for p in sorted(pii_dir.glob("removed/part-*.parquet")) for s in _parquet_strings(p)]
+    both = kept + removed
+    assert sum(s.count("<EMAIL>") for s in both) >= 7 and sum(s.count("<PHONE>") for s in both) >= 6
     report = json.loads((run / "report.json").read_text())
-    counters = next(s for s in report["stages"] if s["stage"] == "pii")["counters"]
+    pii_stage = next(s for s in report["stages"] if s["stage"] == "pii")
+    assert pii_stage["reasons"] == {
+        "pii_card": len({r["url"] for r in pq.read_table(pii_dir / "removed").to_pylist()})
+    }
+    assert pii_stage["reasons"]["pii_card"] >= 2 and any("<CARD>" in s for s in removed)
+    counters = pii_stage["counters"]
     for t, tag in [("email", "<EMAIL>"), ("phone", "<PHONE>"), ("key", "<KEY>"), ("card", "<CARD>")]:
-        assert counters[f"replaced:{t}"] == sum(s.count(tag) for s in kept + removed), t
+        assert counters[f"replaced:{t}"] == sum(s.count(tag) for s in both), t
     later = [d for d in run.iterdir() if d.is_dir() and d.name[:2].isdigit() and d.name > pii_dir.name]
     kept_later = [s for d in later for p in sorted(d.glob("part-*.parquet")) for s in _parquet_strings(p)]
     assert any("<KEY>" in s for s in kept_later)  # the redacted pages travel on to the later stages

@@ -6,6 +6,7 @@ Corpora, each timed in one process (so MB/s is per core; MB are UTF-8 bytes of t
   web    the sample crawl's pages, extracted with resiliparse as the ingest stage does (built under
          a temporary directory), or the `text` column of the Parquet files given with --input
   readme real text: the METADATA (README, authors' addresses) of every installed Python package
+  zh-man real Chinese text: Debian's translated man pages (/usr/share/man/zh_CN), when installed
   gold   the seeded zh/en gold set (scripts.pii_gold, seed 0): PII-dense text (~4 items per 600 bytes)
 Ours is `curate.pii.Redactor` with every type on (email, phone, ID, card, IP, key); datatrove's
 `PIIFormatter` replaces emails and IPv4 only. Best of --repeat rounds, the two interleaved.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import gzip
 import importlib.metadata
 import json
 import sys
@@ -37,6 +39,8 @@ from curate.readers import read_warc  # noqa: E402
 from curate.stats import ShardStats  # noqa: E402
 from scripts.pii_gold import build_gold, score  # noqa: E402
 from scripts.sample_crawl import build_sample_crawl  # noqa: E402
+
+ZH_MAN = "/usr/share/man/zh_CN"
 
 
 def web_texts(inputs: list[str]) -> list[str]:
@@ -104,9 +108,11 @@ def main() -> None:
     web = web_texts(sorted(glob.glob(args.input)) if args.input else [])
     gold = build_gold(args.gold_docs, seed=0)
     readme = [d.read_text("METADATA") or "" for d in importlib.metadata.distributions()]
+    zh_man = [gzip.open(p, "rt", errors="replace").read() for p in sorted(Path(ZH_MAN).glob("man*/*.gz"))]
     results = {
         "web": bench("web", web, args.repeat),
         "readme": bench("readme", [t for t in readme if t], args.repeat),
+        **({"zh-man": bench("zh-man", zh_man, args.repeat)} if zh_man else {}),
         "gold": bench("gold", [d["text"] for d in gold], args.repeat),
     }
     res = score(gold, Redactor({}).spans)

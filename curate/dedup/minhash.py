@@ -10,6 +10,12 @@ reduced per document with `minimum.reduceat`. The inputs are already uniform 32-
 each permutation's minimum is a uniform pick from the union and the estimate of Jaccard
 similarity is the same statistic as datasketch's (tests compare them, and its bias and spread
 against the binomial sd sqrt(J(1-J)/num_perm)).
+
+Chinese and Japanese: every Han/Kana character is a word (curate.text.normalize), so shingles
+are character 5-grams there. Spacing the characters with a regex was the slowest step on that
+text (bench/cjk.py: normalisation at 9 MB/s against 22 on English); instead `normalize_text`
+leaves them unspaced, its NFKC pass is skipped when the text is NFKC once its punctuation is out,
+and `_split_cjk` cuts the words at each character's UTF-8 bytes in numpy (18 MB/s).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from curate.text.normalize import normalize_text
+from curate.text.words import CJK_RANGES
 
 U64 = np.uint64
 # Distinct odd multipliers per position in the n-gram, so "a b" and "b a" hash differently.
@@ -222,7 +229,8 @@ def normalise_batch(texts: pa.Array | Sequence[str | None], t2s: bool = False) -
     ascii_ = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
     if not ascii_.all():
         other = np.flatnonzero(~ascii_)
-        fixed = [normalize_text(t, t2s) for t in arr.take(pa.array(other)).to_pylist()]
+        # Han/Kana left unspaced: `_split_cjk` makes each character a word, in numpy.
+        fixed = [normalize_text(t, t2s, split_cjk=False) for t in arr.take(pa.array(other)).to_pylist()]
         arr = pc.replace_with_mask(arr, pa.array(~ascii_), pa.array(fixed, pa.large_string()))
         arr = arr.cast(pa.large_string())
     n = len(arr)
@@ -235,6 +243,10 @@ def normalise_batch(texts: pa.Array | Sequence[str | None], t2s: bool = False) -
     raw = np.frombuffer(data_buf, np.uint8, size, int(offs[0])) if size else np.zeros(0, np.uint8)
     offs = offs - offs[0]
     b = _BYTE_TABLE[raw]
+    if not ascii_.all():
+        cjk = _cjk_chars(b)
+        if cjk is not None:
+            return _split_cjk(b, offs, n, *cjk)
     keep = b != _SPACE
     word = keep.view(np.int8)
     # Space->word and word->space transitions alternate: the starts and ends of words, paired.
@@ -260,6 +272,64 @@ def normalise_batch(texts: pa.Array | Sequence[str | None], t2s: bool = False) -
     # The bytes: every word byte and the space after each word but the last of its document.
     keep[ends[np.flatnonzero(doc[:-1] == doc[1:])]] = True
     return Normalised(b[keep], norm_off, norm_start, lens, doc_words)
+
+
+_CJK_LO = np.array([lo for lo, _ in CJK_RANGES], np.int64)
+_CJK_HI = np.array([hi for _, hi in CJK_RANGES], np.int64)
+
+
+def _cjk_chars(b: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(first byte, width) of every Han/Kana character (curate.text.words.CJK_RANGES) in UTF-8
+    bytes, or None when there is none. They are 3- and 4-byte sequences: decode just those."""
+    size = len(b)
+    starts, widths = [], []
+    for width, mask, bits in ((3, 0xF0, 0xE0), (4, 0xF8, 0xF0)):
+        pos = np.flatnonzero((b & np.uint8(mask)) == np.uint8(bits))
+        pos = pos[pos + width <= size]
+        if not len(pos):
+            continue
+        cp = (b[pos] & np.uint8(0xFF >> (width + 1))).astype(np.int64)
+        for k in range(1, width):
+            cp = (cp << 6) | (b[pos + k] & np.uint8(0x3F))
+        r = np.searchsorted(_CJK_LO, cp, side="right") - 1  # the range starting at or below cp
+        hit = (r >= 0) & (cp <= _CJK_HI[np.maximum(r, 0)])
+        starts.append(pos[hit])
+        widths.append(np.full(int(hit.sum()), width, np.int64))
+    if not starts or not sum(len(s) for s in starts):
+        return None
+    return np.concatenate(starts), np.concatenate(widths)
+
+
+def _split_cjk(b: np.ndarray, offs: np.ndarray, n: int, cjk: np.ndarray, width: np.ndarray) -> Normalised:
+    """`normalise_batch` for a batch with Han/Kana: each such character is a word of its own, as
+    if `normalize_text` had put spaces around it, and the texts are rebuilt with single spaces."""
+    size = len(b)
+    keep = b != _SPACE
+    cut = np.zeros(size + 1, bool)  # a word boundary just before byte i
+    cut[cjk] = True
+    cut[cjk + width] = True
+    cut[offs[1:-1]] = True  # a word never runs over into the next document
+    kp = np.concatenate([[False], keep, [False]])  # kp[i] = keep[i - 1]
+    starts = np.flatnonzero(kp[1:-1] & (~kp[:-2] | cut[:-1]))
+    ends = np.flatnonzero(kp[:-1] & (~kp[1:] | cut))
+    lens = ends - starts
+    # From here as in normalise_batch: positions in the texts joined by single spaces.
+    first_word = np.searchsorted(starts, offs)
+    doc_words = np.diff(first_word)
+    doc = np.repeat(np.arange(n), doc_words)
+    chars = np.concatenate([[0], np.cumsum(lens)])
+    norm_len = chars[first_word[1:]] - chars[first_word[:-1]] + np.maximum(doc_words - 1, 0)
+    norm_off = np.concatenate([[0], np.cumsum(norm_len)])
+    step = np.concatenate([[0], np.cumsum(lens + 1)])
+    norm_start = norm_off[doc] + step[:-1] - step[first_word[doc]]
+    # The bytes: every word byte and one space after each word but the last of its document: the
+    # space byte that follows it where there is one, else one inserted (a Han/Kana cut).
+    sep = ends[np.flatnonzero(doc[:-1] == doc[1:])]
+    inside = keep[sep]
+    keep[sep[~inside]] = True
+    ins = sep[inside]
+    out = np.insert(b, ins, _SPACE)[np.insert(keep, ins, True)]
+    return Normalised(out, norm_off, norm_start, lens, doc_words)
 
 
 def exact_keys(norm: Normalised) -> np.ndarray:

@@ -24,6 +24,15 @@ _PUNCT = re.compile(r"[^\w\s]|_", re.UNICODE)
 _DIGIT = re.compile(r"\d", re.UNICODE)
 _SPACE = re.compile(r"\s+", re.UNICODE)
 _CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
+# The punctuation of CJK text: CJK symbols and punctuation (U+3001-303F less the iteration marks
+# and numerals that are words), the full-width and half-width forms' punctuation, and the
+# general punctuation block (quotes, dashes, ellipsis). All of category P*, checked by tests.
+CJK_PUNCT_CHARS = (
+    "\u3001-\u3003\u3008-\u3011\u3014-\u301f\u3030\u303d\u30fb"
+    "\uff01-\uff03\uff05-\uff0a\uff0c-\uff0f\uff1a\uff1b\uff1f\uff20\uff3b-\uff3d\uff3f\uff5b\uff5d"
+    "\uff5f-\uff65\u2010-\u2027\u2030-\u2043\u2045-\u2051\u2053-\u205e"
+)
+_CJK_PUNCT = re.compile(f"[{CJK_PUNCT_CHARS}]")
 _T2S_TABLE = Path(__file__).with_name("data") / "t2s.tsv"
 
 
@@ -42,13 +51,29 @@ def _spaced(m: re.Match) -> str:
     return " " + " ".join(m.group()) + " "
 
 
-def normalize_text(text: str, t2s: bool = False) -> str:
-    """'Hello, World! 2024' -> 'hello world 0000'; '你好，世界' -> '你 好 世 界'."""
-    text = unicodedata.normalize("NFKC", text).lower()
+def normalize_text(text: str, t2s: bool = False, split_cjk: bool = True) -> str:
+    """'Hello, World! 2024' -> 'hello world 0000'; '你好，世界' -> '你 好 世 界'.
+
+    `split_cjk=False` leaves Han/Kana characters unspaced (dedup's normalise_batch splits them in
+    numpy instead); the words are the same.
+    """
+    if not split_cjk and _CJK_RUN.search(text):
+        # Chinese / Japanese text: its CJK punctuation is usually all that NFKC would change.
+        # Punctuation (P*) normalises to punctuation or spaces (tests check every code point),
+        # so taking it out first gives the same result, and the rest is then usually NFKC
+        # already: a quick check instead of a rewrite.
+        text = _CJK_PUNCT.sub(" ", text)
+        if not unicodedata.is_normalized("NFKC", text):
+            text = unicodedata.normalize("NFKC", text)
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKC", text).lower()
     if t2s:
         text = text.translate(t2s_table())
     text = _PUNCT.sub(" ", text)
     text = _DIGIT.sub("0", text)
+    if not split_cjk:
+        return " ".join(text.split())  # the same whitespace as \s, 2x faster than the regex
     text = _CJK_RUN.sub(_spaced, text)
     return _SPACE.sub(" ", text).strip()
 

@@ -86,11 +86,12 @@ def split_words(text: str) -> list[str]:
 # extensions and compatibility forms) and Kana (hiragana, katakana with the prolonged sound mark,
 # half-width katakana). Not the CJK punctuation (。、「」・): those stay symbols, as in English.
 # Hangul is left out: Korean separates its words with spaces.
-CJK_CLASS = (
-    "\u2e80-\u2fdf\u3005-\u3007\u3021-\u3029\u3038-\u303c\u3041-\u309f\u30a1-\u30fa"
-    "\u30fc-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-    "\U00020000-\U0003134f"
-)
+CJK_RANGES = (
+    (0x2E80, 0x2FDF), (0x3005, 0x3007), (0x3021, 0x3029), (0x3038, 0x303C), (0x3041, 0x309F),
+    (0x30A1, 0x30FA), (0x30FC, 0x30FF), (0x31F0, 0x31FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF),
+    (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x20000, 0x3134F),
+)  # fmt: skip
+CJK_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in CJK_RANGES)  # for a regex [...] class
 CJK_CHAR = re.compile(f"[{CJK_CLASS}]")
 # The English pattern with its word characters narrowed to non-CJK ones, behind one alternative
 # that takes a Han or Kana character alone: one C-level findall for mixed text too. Symbols

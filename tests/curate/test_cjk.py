@@ -160,3 +160,42 @@ def test_a_chinese_benchmark_item_pasted_with_width_and_spacing_changes_is_found
     # An English-only index keeps its single 13-word key length.
     english = build_index([BenchmarkItem("en", "1", PARAGRAPHS[0])], 13, 8, cjk_ngram=20)
     assert english.lengths == [13]
+
+
+def test_dedup_batches_split_han_and_kana_in_numpy_exactly_as_normalize_text() -> None:
+    from curate.dedup.minhash import normalised_words
+
+    texts = [
+        ZH_PAGE,
+        JA_PAGE,
+        PARAGRAPHS[0],
+        "",
+        "ｶﾀｶﾅ abc",
+        "a你b。",
+        "㈱ 株",
+        "𠀋𠀋x",
+        "a\u2028b 中\u3000文",
+        "Ａ\u0301中",
+    ]
+    norm = normalise_batch(texts)
+    first = np.concatenate([[0], np.cumsum(norm.doc_words)])
+    for d, text in enumerate(texts):
+        expected, expected_words = normalised_words(text)
+        assert norm.buf[norm.doc_off[d] : norm.doc_off[d + 1]].tobytes().decode() == expected
+        spans = zip(norm.word_start[first[d] : first[d + 1]], norm.word_len[first[d] : first[d + 1]])
+        assert [norm.buf[s : s + n].tobytes().decode() for s, n in spans] == expected_words
+
+
+def test_punctuation_taken_out_before_nfkc_normalises_to_what_is_taken_out_anyway() -> None:
+    import re
+    import sys
+    import unicodedata
+
+    from curate.text.normalize import _PUNCT, CJK_PUNCT_CHARS
+
+    cjk_punct = re.compile(f"[{CJK_PUNCT_CHARS}]")
+    for cp in range(sys.maxunicode + 1):
+        c = chr(cp)
+        if cjk_punct.match(c):
+            assert unicodedata.category(c)[0] == "P", hex(cp)
+            assert not _PUNCT.sub("", unicodedata.normalize("NFKC", c)).strip(), hex(cp)

@@ -9,7 +9,9 @@ standard library) and hand-written Chinese sentences from everyday genres (forum
 pages, notices, CVs, support tickets). Values come from their own generators here (check digits
 and Luhn computed independently of curate.pii), in the formats people write them. Hard negatives
 look like PII and are not: ISBNs, DOIs, order numbers, timestamps, 18-digit numbers with a
-wrong check digit, Luhn-invalid card numbers, UUIDs, git hashes, version strings, private IPs.
+wrong check digit, Luhn-invalid card numbers, UUIDs, git hashes, version strings, private IPs,
+dates, coordinates, OIDs, prices, ISSNs. Sentences, context phrases and name lists live in
+scripts/pii_gold_data.json.
 """
 
 from __future__ import annotations
@@ -25,172 +27,17 @@ import string
 from datetime import date, timedelta
 from pathlib import Path
 
+_DATA = json.loads((Path(__file__).with_name("pii_gold_data.json")).read_text(encoding="utf-8"))
+
 # ---------------------------------------------------------------------------------------------- carriers
 
-_EN_MODULES = (
-    "argparse", "logging", "email.message", "http.client", "json", "csv", "subprocess", "threading",
-    "collections", "pathlib", "urllib.request", "zipfile", "tarfile", "shutil", "textwrap", "unittest",
-    "sqlite3", "smtplib", "socket", "ssl", "hashlib", "random", "datetime", "calendar", "configparser",
-    "difflib", "heapq", "inspect",
-)  # fmt: skip
+_EN_MODULES = _DATA["en_modules"]
 
-ZH_SENTENCES = """
-今天下午三点在三楼会议室召开项目周会，请各位准时参加。
-这款手机的续航表现不错，重度使用一天下来还剩百分之二十的电量。
-小区物业通知：本周六上午九点至十二点停水，请业主提前做好储水准备。
-我在这家店买过好几次了，发货很快，包装也很仔细。
-本人三年前端开发经验，熟悉常见的前端框架和工程化工具。
-如果您在使用过程中遇到任何问题，欢迎随时与我们联系。
-报名截止日期为本月二十日，逾期将不再受理。
-楼主说的情况我也遇到过，重启路由器之后就好了。
-活动期间全场满三百减五十，部分商品除外。
-这篇文章介绍了如何在家里用烤箱做出松软的面包。
-学校图书馆将于下周一起延长开放时间至晚上十点。
-请将简历和作品集一并发送，我们会在五个工作日内回复。
-售后服务：自签收之日起七天内支持无理由退货。
-昨天的比赛非常精彩，两支球队一直打到了加时赛。
-春节假期期间，客服的工作时间调整为每天上午十点到下午六点。
-房子在地铁站附近，步行大约十分钟，周边配套比较齐全。
-作者长期关注城市规划和公共交通方面的话题。
-有需要的朋友可以私信我，价格好商量。
-这个问题在官方论坛上已经有人反馈过，开发者表示会在下个版本修复。
-会议纪要已经整理好了，请大家查收并提出修改意见。
-本店所有商品均为正品，支持专柜验货。
-孩子最近对天文很感兴趣，周末我们去了一趟科技馆。
-系统将于今晚十一点进行例行维护，届时部分功能可能无法使用。
-快递显示已经到了驿站，但是我一直没有收到取件短信。
-欢迎转载，但请注明出处并保留原文链接。
-招聘岗位：数据分析师，工作地点在上海，薪资面议。
-我们的团队由来自不同背景的工程师和设计师组成。
-这家餐厅的招牌菜是红烧肉，味道偏甜，适合南方人的口味。
-如需开具发票，请在下单时备注公司抬头和税号。
-志愿者报名请填写以下信息，我们会尽快与您取得联系。
-这段代码在本地运行正常，部署到服务器上就报错了。
-新学期的课程表已经发布，请同学们登录教务系统查看。
-天气预报说明天有大雨，出门记得带伞。
-如果发现账号有异常登录，请立即修改密码。
-感谢大家一直以来的支持，我们会继续努力做得更好。
-该小区建于二零零八年，共有十二栋住宅楼。
-参会人员名单如下，如有变动请及时告知。
-本次调查结果仅用于学术研究，不会用于任何商业用途。
-请在收到货物后仔细检查，如有破损请当场拒收。
-我把配置文件贴在下面了，麻烦帮忙看一下哪里有问题。
-""".split()
+ZH_SENTENCES: list[str] = _DATA["zh_sentences"]
 
 # Context phrases a value is written in, per type and language ({v} is the value).
-POSITIVE_CONTEXT = {
-    "email": {
-        "en": [
-            "Contact me at {v}.",
-            "Send the draft to {v} before Friday.",
-            "email: {v}",
-            "({v})",
-            "Questions? Write to {v}",
-            "Reply-To: {v}",
-            "or mail {v} directly",
-        ],
-        "zh": [
-            "联系邮箱：{v}",
-            "简历请发送至{v}，邮件标题注明应聘岗位。",
-            "有问题可以发邮件到{v}。",
-            "邮箱{v}",
-            "作者邮箱（{v}）",
-        ],
-    },
-    "phone": {
-        "en": [
-            "Call us on {v}.",
-            "Tel: {v}",
-            "phone {v}",
-            "You can reach the office at {v} during business hours.",
-            "Mobile: {v}",
-            "WhatsApp {v}",
-        ],
-        "zh": [
-            "联系电话：{v}",
-            "如有疑问请致电{v}。",
-            "我的手机号是{v}，欢迎来电。",
-            "电话{v}（工作日）",
-            "手机：{v}",
-            "咨询热线 {v}",
-        ],
-    },
-    "id_number": {
-        "en": [
-            "ID card number {v} was submitted with the form.",
-            "Resident ID: {v}",
-            "the applicant's ID {v}",
-        ],
-        "zh": ["身份证号码：{v}", "身份证号{v}", "请核对身份证 {v} 是否正确。", "证件号码（{v}）"],
-    },
-    "card": {
-        "en": [
-            "Card number: {v}",
-            "I paid with my card {v} and it was charged twice.",
-            "card {v} exp 09/27",
-            "Credit card {v}",
-        ],
-        "zh": ["银行卡号：{v}", "退款请打到我的卡{v}上。", "卡号 {v}", "信用卡{v}被扣了两次款。"],
-    },
-    "ip": {
-        "en": [
-            "The request came from {v}.",
-            "server {v} is down",
-            "Ping {v} to test the connection.",
-            "connect to http://{v}:8080/",
-            "client_ip={v}",
-            "[{v}]",
-            "allow from {v}/24",
-            "curl https://{v}:443/health",
-        ],
-        "zh": ["服务器地址：{v}", "登录IP {v} 异常。", "访问来源 {v}", "我这边 ping {v} 一直超时。"],
-    },
-    "key": {
-        "en": [
-            "export AWS_ACCESS_KEY_ID={v}",
-            "token: {v}",
-            "I accidentally committed {v} to the repo.",
-            "Authorization: Bearer {v}",
-            'key = "{v}"',
-            "{v}",
-        ],
-        "zh": ["我的密钥是{v}，先别外传。", "配置里写的是 {v}", "令牌：{v}", "不小心把 {v} 提交到仓库了。"],
-    },
-}
-NEGATIVE_CONTEXT = {
-    "isbn": {"en": ["ISBN {v}", "(ISBN {v})", "ISBN-13: {v}"], "zh": ["ISBN {v}", "书号：{v}"]},
-    "doi": {"en": ["doi:{v}", "https://doi.org/{v}", "DOI {v}"], "zh": ["论文 DOI：{v}"]},
-    "order_number": {
-        "en": [
-            "Order #{v} has shipped.",
-            "Your parcel {v} is out for delivery.",
-            "reference code {v}",
-            "Booking {v} confirmed.",
-        ],
-        "zh": ["订单号：{v}", "快递单号 {v}", "您的订单{v}已发货。", "工单编号{v}已受理。"],
-    },
-    "timestamp": {
-        "en": ["at {v}", "timestamp {v}", "created_at: {v}", "logged {v}"],
-        "zh": ["时间戳 {v}", "更新时间：{v}"],
-    },
-    "bad_id_check": {"en": ["number {v}", "ID {v}"], "zh": ["号码{v}", "身份证号：{v}"]},
-    "luhn_invalid": {"en": ["card {v}", "number {v}"], "zh": ["卡号：{v}", "账号{v}"]},
-    "uuid": {"en": ["request id {v}", "uuid: {v}"], "zh": ["请求ID {v}"]},
-    "git_hash": {"en": ["commit {v}", "fixed in {v}", "revert {v}"], "zh": ["提交 {v}", "已在 {v} 中修复"]},
-    "version": {
-        "en": ["version {v}", "Chrome/{v}", "v{v}", "upgrade to {v}"],
-        "zh": ["版本 {v}", "升级到 v{v} 之后"],
-    },
-    "date": {"en": ["on {v}", "dated {v}"], "zh": ["发布于{v}", "日期：{v}"]},
-    "coordinates": {"en": ["located at {v}", "GPS {v}"], "zh": ["坐标 {v}"]},
-    "oid": {"en": ["OID {v}", "the MIB node {v}"], "zh": ["节点 {v}"]},
-    "price": {"en": ["priced at {v}", "total {v}"], "zh": ["售价{v}", "合计 {v}"]},
-    "issn": {"en": ["ISSN {v}"], "zh": ["刊号 ISSN {v}"]},
-    "private_ip": {
-        "en": ["the router at {v}", "listen on {v}", "inet {v}"],
-        "zh": ["内网地址 {v}", "路由器后台 {v}"],
-    },
-}
+POSITIVE_CONTEXT: dict[str, dict[str, list[str]]] = _DATA["positive_context"]
+NEGATIVE_CONTEXT: dict[str, dict[str, list[str]]] = _DATA["negative_context"]
 
 
 def english_sentences() -> list[str]:
@@ -234,161 +81,12 @@ def _id_check(first17: str) -> str:
     return "10X98765432"[sum(int(c) * k for c, k in zip(first17, w)) % 11]
 
 
-_PROVINCES = [
-    11,
-    12,
-    13,
-    14,
-    15,
-    21,
-    22,
-    23,
-    31,
-    32,
-    33,
-    34,
-    35,
-    36,
-    37,
-    41,
-    42,
-    43,
-    44,
-    45,
-    46,
-    50,
-    51,
-    52,
-    53,
-    54,
-    61,
-    62,
-    63,
-    64,
-    65,
-]
-_SURNAMES = [
-    "zhang",
-    "wang",
-    "li",
-    "liu",
-    "chen",
-    "yang",
-    "huang",
-    "zhao",
-    "wu",
-    "zhou",
-    "smith",
-    "jones",
-    "garcia",
-    "miller",
-    "nguyen",
-    "kim",
-    "patel",
-    "muller",
-]
-_GIVEN = [
-    "wei",
-    "fang",
-    "na",
-    "min",
-    "jing",
-    "lei",
-    "yan",
-    "jun",
-    "anna",
-    "james",
-    "maria",
-    "david",
-    "sofia",
-    "lucas",
-    "emma",
-    "noah",
-    "olivia",
-    "mia",
-]
-_DOMAINS = [
-    "gmail.com",
-    "163.com",
-    "qq.com",
-    "126.com",
-    "outlook.com",
-    "yahoo.co.jp",
-    "sina.com.cn",
-    "foxmail.com",
-    "mail.tsinghua.edu.cn",
-    "hotmail.co.uk",
-    "company.io",
-    "shop-online.de",
-    "alumni.stanford.edu",
-    "proton.me",
-]
-_MOBILE = [
-    "130",
-    "131",
-    "132",
-    "133",
-    "135",
-    "136",
-    "137",
-    "138",
-    "139",
-    "145",
-    "147",
-    "150",
-    "151",
-    "152",
-    "155",
-    "156",
-    "157",
-    "158",
-    "159",
-    "166",
-    "170",
-    "173",
-    "176",
-    "177",
-    "178",
-    "180",
-    "181",
-    "182",
-    "185",
-    "186",
-    "187",
-    "188",
-    "189",
-    "191",
-    "198",
-    "199",
-]
-_AREA = [
-    "010",
-    "020",
-    "021",
-    "022",
-    "023",
-    "024",
-    "025",
-    "027",
-    "028",
-    "029",
-    "0311",
-    "0351",
-    "0371",
-    "0431",
-    "0451",
-    "0512",
-    "0531",
-    "0571",
-    "0574",
-    "0591",
-    "0731",
-    "0755",
-    "0757",
-    "0769",
-    "0871",
-    "0898",
-]
+_PROVINCES = _DATA["provinces"]
+_SURNAMES = _DATA["surnames"]
+_GIVEN = _DATA["given_names"]
+_DOMAINS = _DATA["email_domains"]
+_MOBILE = _DATA["cn_mobile_prefixes"]
+_AREA = _DATA["cn_area_codes"]
 
 
 class Values:
@@ -568,18 +266,7 @@ class Values:
         return self._alnum(r.randint(12, 32), string.ascii_letters + string.digits + "!#%^&*_-+")
 
 
-ASSIGN_CONTEXT = {
-    "en": [
-        "password={v}",
-        'DB_PASSWORD="{v}"',
-        "secret: {v}",
-        "client_secret = '{v}'",
-        "api_key: {v}",
-        "aws_secret_access_key = {v}",
-        '"token": "{v}"',
-    ],
-    "zh": ["密码：{v}", "数据库密码={v}", "登录密码是{v}", "password: {v}"],
-}
+ASSIGN_CONTEXT: dict[str, list[str]] = _DATA["assign_context"]
 
 
 class Negatives:

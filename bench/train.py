@@ -1,13 +1,23 @@
-"""Trainer throughput: tokens/s, MFU (CUDA) and the fraction of step time spent waiting on data.
-
-Runs the real training loop (train.trainer.train) on a generated token shard in a temporary folder.
+"""Trainer throughput: tokens/s, MFU (CUDA) and the fraction of step time spent waiting on data;
+and, given a nanoGPT checkout, the tokens/s ratio against nanoGPT's train.py on the same tokens.
 
     .venv/bin/python bench/train.py                        # small CPU config, for regression tracking
     .venv/bin/python bench/train.py --preset gpt2-124m     # GPT-2 124M, 1024 ctx, bf16, compiled (GPU)
     .venv/bin/python bench/train.py --preset gpt2-124m --record   # also append a row to bench/RESULTS.md
+    .venv/bin/python bench/train.py --vs-nanogpt PATH [--pairs 5]  # PATH: a karpathy/nanoGPT checkout
 
-MFU counts 6N + attention FLOPs per token (N without position embeddings) against 989 TFLOP/s
-(H100 SXM dense bf16). Medians over the timed steps; the first two steps (compilation) are excluded.
+The first three run the real training loop (train.trainer.train) in this process on a generated
+token shard. MFU counts 6N + attention FLOPs per token against the device's dense bf16 peak from
+the table in train/runtime.py (the log names it). Medians over the timed steps; the first two
+(compilation, warm-up) are excluded. The gpt2-124m preset also runs the spike guard (on by default)
+and a final `llmcli eval` pass on the GPU, so one command checks the whole GPU path.
+
+--vs-nanogpt runs `llmcli train` and nanoGPT's `train.py` as fresh processes, interleaved (ours,
+nanoGPT, ours, nanoGPT, ...: CPU load from other jobs hits both alike), on the same config (4
+layers, 256 wide, context 256, batch 8, fp32, no compile, GPT-2 biases, vocabulary 50304) and the
+same tokens (our shard for us, its raw uint16 copy as nanoGPT's data/bench/train.bin). Both time a
+step from the end of the previous one; the ratio is per pair, from median step times, and the
+median ratio is reported. nanoGPT's code is never copied into this repository.
 """
 
 from __future__ import annotations
@@ -22,7 +32,11 @@ sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != 
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
+import os  # noqa: E402
 import platform  # noqa: E402
+import re  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -63,26 +77,31 @@ PRESETS = {
             "compile=true",
             "prefetch=4",
         ],
+        "eval": True,
     },
 }
 
+# the issue's CPU comparison config, in both tools' terms
+VS = {"n_layer": 4, "n_head": 4, "n_embd": 256, "block_size": 256, "batch_size": 8, "vocab": 50304}
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu-small")
-    parser.add_argument("--set", dest="sets", action="append", default=[], help="extra TrainConfig overrides")
-    parser.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
-    args = parser.parse_args()
+
+def device_name() -> str:
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name()
+    return f"CPU ({platform.processor() or 'cpu'}, {torch.get_num_threads()} threads)"
+
+
+def run_preset(args: argparse.Namespace) -> None:
     preset = PRESETS[args.preset]
-
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "tokens"
         data.mkdir()
         rng = np.random.default_rng(0)
         tokens = rng.integers(0, preset["vocab"], size=preset["tokens"], dtype=np.uint32)
-        write_shard(data / "train_000000.bin", tokens, np.uint16 if preset["vocab"] <= 65536 else np.uint32)
+        dtype = np.uint16 if preset["vocab"] <= 65536 else np.uint32
+        write_shard(data / "train_000000.bin", tokens, dtype)
+        if preset.get("eval"):
+            write_shard(data / "val_000000.bin", tokens[: 1 << 20], dtype)
         sets = [
             *preset["sets"],
             f"model.vocab_size={64 * -(-preset['vocab'] // 64)}",
@@ -94,21 +113,155 @@ def main() -> None:
         ]
         cfg = load_train_config(None, sets, data=str(data))
         summary = train(cfg, log=print)
+        eval_line = ""
+        if preset.get("eval"):
+            from train.eval import eval_line as format_eval
+            from train.eval import run_eval
 
-    device = (
-        torch.cuda.get_device_name()
-        if torch.cuda.is_available()
-        else f"CPU ({platform.processor() or 'cpu'}, {torch.get_num_threads()} threads)"
-    )
+            result, _ = run_eval(Path(tmp) / "run", data, "val", out=Path(tmp) / "eval.json")
+            eval_line = format_eval(result, None)
+            print(eval_line)
+
     line = f"{args.preset}: {summary['tok_s']:.0f} tok/s | data wait {100 * summary['data_wait_frac']:.2f}% of step time"
     if "mfu" in summary:
-        line += f" | MFU {100 * summary['mfu']:.1f}%"
-    line += f" | {summary['params'] / 1e6:.1f}M params | {device}"
+        line += f" | MFU {100 * summary['mfu']:.1f}% of {summary['peak']}"
+    line += (
+        f" | spike events {len(summary['events'])} | {summary['params'] / 1e6:.1f}M params | {device_name()}"
+    )
     print(line)
     if args.record:
         command = "python bench/train.py " + " ".join(sys.argv[1:])
         with open(ROOT / "bench" / "RESULTS.md", "a") as f:
-            f.write(f"- {datetime.date.today()} | {device} | `{command}` | {line}\n")
+            f.write(f"- {datetime.date.today()} | {device_name()} | `{command}` | {line}")
+            f.write(f" | {eval_line}\n" if eval_line else "\n")
+
+
+# --------------------------------------------------------------------------- vs nanoGPT
+
+OURS_MS = re.compile(r"^step (\d+)/\d+ \| loss [\d.]+ \| .* \| ([\d.]+) ms \|", re.M)
+NANO_MS = re.compile(r"^iter (\d+): loss [\d.]+, time ([\d.]+)ms", re.M)
+
+
+def median_ms(output: str, pattern: re.Pattern, skip: int) -> float:
+    times = [float(ms) for step, ms in pattern.findall(output) if int(step) > skip]
+    if len(times) < 3:
+        raise SystemExit(f"too few timed steps parsed from:\n{output[-2000:]}")
+    return statistics.median(times)
+
+
+def run_ours(data: Path, out: Path, steps: int, env: dict) -> float:
+    sets = [
+        f"model.n_layer={VS['n_layer']}",
+        f"model.n_head={VS['n_head']}",
+        f"model.n_embd={VS['n_embd']}",
+        f"model.block_size={VS['block_size']}",
+        f"model.vocab_size={VS['vocab']}",
+        f"block_size={VS['block_size']}",
+        f"batch_size={VS['batch_size']}",
+        f"max_steps={steps}",
+        "dtype=fp32",
+        "compile=false",
+        "device=cpu",
+        "eval_every=0",
+        "ckpt_every=0",
+        f"out_dir={out}",
+    ]
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli",
+        "train",
+        "--data",
+        str(data),
+        *[x for s in sets for x in ("--set", s)],
+    ]
+    return median_ms(checked(cmd, ROOT, env), OURS_MS, skip=3)
+
+
+def run_nanogpt(checkout: Path, work: Path, out: Path, steps: int, env: dict) -> float:
+    flags = [
+        "--dataset=bench",
+        "--device=cpu",
+        "--dtype=float32",
+        "--compile=False",
+        "--bias=True",  # GPT-2's biases, as our default model
+        "--dropout=0.0",
+        f"--n_layer={VS['n_layer']}",
+        f"--n_head={VS['n_head']}",
+        f"--n_embd={VS['n_embd']}",
+        f"--block_size={VS['block_size']}",
+        f"--batch_size={VS['batch_size']}",
+        "--gradient_accumulation_steps=1",
+        f"--max_iters={steps}",
+        f"--lr_decay_iters={steps}",
+        "--warmup_iters=10",
+        "--eval_interval=100000",  # one eval, at iter 0, which is not timed
+        "--eval_iters=1",
+        "--log_interval=1",
+        "--always_save_checkpoint=False",
+        f"--out_dir={out}",
+    ]
+    cmd = [sys.executable, str(checkout / "train.py"), *flags]
+    env = {**env, "PYTHONPATH": str(checkout)}
+    return median_ms(checked(cmd, work, env), NANO_MS, skip=3)
+
+
+def checked(cmd: list[str], cwd: Path, env: dict) -> str:
+    done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd[:3])} ... failed:\n{done.stdout[-1500:]}{done.stderr[-3000:]}")
+    return done.stdout
+
+
+def vs_nanogpt(args: argparse.Namespace) -> None:
+    checkout = Path(args.vs_nanogpt).resolve()
+    if not (checkout / "train.py").is_file() or not (checkout / "model.py").is_file():
+        raise SystemExit(f"{checkout}: not a nanoGPT checkout (train.py and model.py expected)")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    tokens_per_step = VS["batch_size"] * VS["block_size"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        tokens = np.random.default_rng(0).integers(0, 50257, size=2_000_000, dtype=np.uint16)
+        (tmp / "ours").mkdir()
+        write_shard(tmp / "ours" / "train_000000.bin", tokens, np.uint16)
+        nano_data = tmp / "nano" / "data" / "bench"
+        nano_data.mkdir(parents=True)
+        tokens.tofile(nano_data / "train.bin")  # nanoGPT's format: raw uint16, no header
+        tokens[:100_000].tofile(nano_data / "val.bin")
+        # nanoGPT's train.py execs configurator.py from its working directory
+        (tmp / "nano" / "configurator.py").write_bytes((checkout / "configurator.py").read_bytes())
+        ratios = []
+        for i in range(args.pairs):
+            ours = run_ours(tmp / "ours", tmp / f"run{i}", args.steps, env)
+            nano = run_nanogpt(checkout, tmp / "nano", tmp / f"nano_out{i}", args.steps, env)
+            ratios.append(nano / ours)  # tokens/s ratio = inverse ratio of step times
+            print(
+                f"pair {i + 1}: ours {ours:.1f} ms/step ({tokens_per_step / ours * 1e3:.0f} tok/s) | "
+                f"nanoGPT {nano:.1f} ms/step ({tokens_per_step / nano * 1e3:.0f} tok/s) | ratio {ratios[-1]:.3f}"
+            )
+    print(
+        f"vs nanoGPT: median ratio {statistics.median(ratios):.3f}x tokens/s over {args.pairs} pairs "
+        f"(min {min(ratios):.3f}, max {max(ratios):.3f}) | {args.steps} steps each | {device_name()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu-small")
+    parser.add_argument("--set", dest="sets", action="append", default=[], help="extra TrainConfig overrides")
+    parser.add_argument("--record", action="store_true", help="append the result to bench/RESULTS.md")
+    parser.add_argument(
+        "--vs-nanogpt", metavar="PATH", help="a nanoGPT checkout: compare tokens/s with its train.py"
+    )
+    parser.add_argument("--pairs", type=int, default=5, help="--vs-nanogpt: interleaved pairs of runs")
+    parser.add_argument("--steps", type=int, default=30, help="--vs-nanogpt: steps per run")
+    args = parser.parse_args()
+    if args.vs_nanogpt:
+        vs_nanogpt(args)
+    else:
+        run_preset(args)
 
 
 if __name__ == "__main__":

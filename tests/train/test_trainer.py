@@ -96,17 +96,21 @@ def test_compiled_model_trains_like_eager_and_saves_plain_weights(data: Path, tm
     assert more["step"] == 4 and len(more["losses"]) == 1
 
 
-def test_fused_adamw_of_the_cuda_path_matches_the_default_kernel(data: Path, tmp_path: Path) -> None:
-    """CUDA runs take the fused AdamW kernel; torch also has it on CPU, so its update (with the
-    decay / no-decay groups) is checked here against the default kernel."""
+def test_fused_adamw_matches_the_default_kernel(data: Path, tmp_path: Path) -> None:
+    """The trainer takes torch's fused AdamW kernel (CPU and CUDA); its update, with the decay /
+    no-decay groups, is checked against the default per-parameter kernel."""
     cfg = tiny_config(data, tmp_path / "run", "weight_decay=0.1", "model.vocab_size=64")
     models = []
-    for device in ("cpu", "cuda"):  # "cuda" only selects fused=True; the tensors stay on the CPU
+    for fused in (False, True):
         torch.manual_seed(0)
         model = GPT(cfg.model)
-        opt = build_optimizer(model, cfg, torch.device(device))
-        assert opt.defaults["fused"] == (device == "cuda")
+        opt = build_optimizer(model, cfg, torch.device("cpu"))
+        assert opt.defaults["fused"] is True
         assert [g["weight_decay"] for g in opt.param_groups] == [0.1, 0.0]
+        if not fused:
+            groups = [{"params": g["params"], "weight_decay": g["weight_decay"]} for g in opt.param_groups]
+            opt = torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2), fused=False)
+            assert not opt.param_groups[0]["fused"]
         x = torch.randint(0, cfg.model.vocab_size, (2, 8))
         for _ in range(3):
             _, loss = model(x, x)

@@ -2,7 +2,7 @@
 
     - filter: {harmful: {categories: [adult, gambling, fraud, phishing]}}
 
-Reasons: `harmful_url:<category>` (the URL's host or a parent domain is on the UT1 block-list
+Reasons: `harmful_url:<category>` (the URL, its host or a parent domain is on the UT1 block-list
 that datatrove's wheel ships, or the URL's words are), then `harmful_words:<category>` (the
 page text holds enough distinct listed terms, densely enough). Every list ships with the install
 and nothing is fetched: the UT1 domains and datatrove's banned word lists are read from the
@@ -127,6 +127,16 @@ def ut1_domains() -> np.ndarray:
     except OSError:
         pass  # a read-only home: keep the list in memory only
     return hashes
+
+
+@functools.lru_cache(maxsize=1)
+def ut1_urls() -> frozenset[str]:
+    """The ~20 k page URLs of the UT1 list ('host/path', no scheme), lower-cased."""
+    with tarfile.open(_datatrove_assets() / UT1_TARBALL, "r:gz") as tar:
+        member = tar.extractfile("urls")  # the first member: read without inflating the domains
+        assert member is not None
+        lines = member.read().decode("utf-8", "replace").lower().split("\n")
+    return frozenset(u.strip().rstrip("/") for u in lines if u.strip())
 
 
 def _sorted_contains(arr: np.ndarray, h: int) -> bool:
@@ -260,12 +270,18 @@ class HarmfulFilter(Filter):
         self.config = config
         self.categories = set(config.categories)
         self.domains = ut1_domains() if config.urls else None
+        self.urls = ut1_urls() if config.urls else frozenset()
         self.url_words = UrlMatcher(config.categories) if config.urls else None
         self.words = WordMatcher(config.categories) if config.words else None
 
     def url_category(self, url: str) -> str | None:
-        host = (urlsplit(url).hostname or "").lower().strip(".")
+        split = urlsplit(url)
+        host = (split.hostname or "").lower().strip(".")
         parts = host.split(".")
+        if self.urls and f"{host}{split.path}".lower().rstrip("/") in self.urls:
+            c = domain_category(url.lower())
+            if c in self.categories:
+                return c
         if self.domains is not None and len(self.domains):
             # the host and every parent domain: a.b.spam.example -> b.spam.example -> spam.example
             for i in range(len(parts) - 1):

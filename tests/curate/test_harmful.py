@@ -102,8 +102,8 @@ def test_eval_set_with_sockets_blocked(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(socket, "create_connection", no_network)
     monkeypatch.setattr(socket, "getaddrinfo", no_network)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    harmful_mod.ut1_domains.cache_clear()
-    harmful_mod.word_lists.cache_clear()
+    for cached in (harmful_mod.ut1_domains, harmful_mod.ut1_urls, harmful_mod.word_lists):
+        cached.cache_clear()
     f = HarmfulFilter(HarmfulConfig())
     assert list(tmp_path.glob("llmcli/ut1-domains-*.npy"))  # the cache was written
     items = build_harmful_gold(seed=1, per_class=60)

@@ -54,13 +54,14 @@ def _is_punct(token: str) -> bool:
     return all(unicodedata.category(c)[0] == "P" for c in token)
 
 
-def count_sentences(line: str, cjk: bool = False) -> int:
+def count_sentences(line: str, cjk: bool = False, tokens: list[str] | None = None) -> int:
     """Sentences as spaCy's Sentencizer splits them (datatrove's `split_into_sentences`).
 
     A new sentence starts at the first token that is not punctuation after a sentence-final
     token ('.', '!', '?' and the other scripts' terminal marks, 。！？ included).
     """
-    tokens = split_words_cjk(line) if cjk else split_words(line)
+    if tokens is None:
+        tokens = split_words_cjk(line) if cjk else split_words(line)
     if not tokens:
         return 0
     n, seen_end = 1, False
@@ -84,8 +85,6 @@ class C4(Filter):
     def check(self, doc: DocView) -> str | None:
         p = self.params.get(doc.lang)
         cjk = is_cjk_lang(doc.lang)
-        # Whitespace separates words except in Han/Kana runs, where a "word" is a whole clause.
-        split = split_words_cjk if cjk else str.split
         end_punct = CJK_END_PUNCTUATION if cjk else END_PUNCTUATION
         policy = CJK_POLICY_SUBSTRINGS if cjk else POLICY_SUBSTRINGS
         kept: list[str] = []
@@ -93,8 +92,15 @@ class C4(Filter):
         dropped = 0
         for line in doc.lines:
             line = line.strip()
-            words = split(line)
-            if p.max_word_length != -1 and any(len(w) > p.max_word_length for w in words):
+            # Whitespace separates words except in Han/Kana runs, where a "word" is a whole clause:
+            # there, tokens only for the lines that get past the punctuation rule (most do not).
+            words = None if cjk else line.split()
+            if p.max_word_length != -1 and (
+                any(len(w) > p.max_word_length for w in words)
+                if words is not None
+                else len(line) > p.max_word_length
+                and any(len(w) > p.max_word_length for w in split_words_cjk(line))
+            ):
                 dropped += 1
                 continue
             if p.remove_citations and "[" in line:
@@ -102,6 +108,8 @@ class C4(Filter):
             if p.filter_no_terminal_punct and (not line.endswith(end_punct) or line.endswith("...")):
                 dropped += 1
                 continue
+            if words is None:
+                words = split_words_cjk(line)
             if len(words) < p.min_words_per_line:
                 dropped += 1
                 continue
@@ -118,7 +126,7 @@ class C4(Filter):
                 continue
             # Only whether the total reaches the minimum matters: stop tokenising once it does.
             if p.min_num_sentences != -1 and sentences < p.min_num_sentences:
-                sentences += count_sentences(line, cjk)
+                sentences += count_sentences(line, cjk, words if cjk else None)
             kept.append(line)
         if sentences < p.min_num_sentences:
             return "too_few_sentences"

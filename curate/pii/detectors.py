@@ -43,7 +43,7 @@ def _whole_number(text: str, s: int, e: int) -> bool:
 # Words just before a number that say it is an identifier, not personal data. Checked on
 # candidates only, in the 24 characters before them.
 _NOT_PII_CONTEXT = re.compile(
-    r"(?i)(order|invoice|tracking|waybill|isbn|doi|sku|serial|ticket|transaction|txn|ref(?:erence)?"
+    r"(?i)(?<![a-z])(order|invoice|tracking|waybill|isbn|doi|sku|serial|ticket|transaction|txn|ref(?:erence)?"
     r"|订单|运单|快递单|发票|流水号|交易号|单号|序列号|条形码|工单|编号)\s*(?:no\.?|number|#|id|号|号码)?\s*[:：#]?\s*$"
 )
 

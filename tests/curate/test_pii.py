@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from curate.config import ConfigError, from_dict
-from curate.pii import Redactor
+from curate.pii import Redactor, terms_regex
 from curate.pii.validators import gb11643_check_char, luhn_ok, valid_cn_id
 from curate.stage import ShardStats, StageContext
 from curate.stages.pii import PII, PIIConfig
@@ -86,6 +86,13 @@ def test_detects_and_replaces(text: str, expected: str) -> None:
 )
 def test_hard_negatives_stay(text: str) -> None:
     assert redact(text) == text
+
+
+def test_terms_match_whole_ascii_words_and_cjk_anywhere() -> None:
+    rx = terms_regex(["Ann", "张三丰", "Acme Corp"])
+    text = "Annual report by ann and ACME corp, 联系人张三丰。"
+    assert [text[m.start() : m.end()] for m in rx.finditer(text)] == ["ann", "ACME corp", "张三丰"]
+    assert terms_regex([" ", ""]) is None
 
 
 def test_checksums() -> None:

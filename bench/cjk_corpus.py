@@ -8,6 +8,7 @@ A pair is a translated page whose English original is installed (same section an
 
     apt-get install manpages-zh manpages-ja manpages manpages-dev
     .venv/bin/python bench/cjk_corpus.py      # writes runs/bench-cjk/corpus.jsonl (cached)
+    .venv/bin/python bench/cjk_corpus.py --parquet runs/bench-cjk/parquet   # + Parquet of the pages
 """
 
 from __future__ import annotations
@@ -77,8 +78,33 @@ def build(cache: Path = CACHE) -> list[dict]:
     return rows
 
 
+def write_parquet(rows: list[dict], out: Path, langs: tuple[str, ...] = ("zh", "ja")) -> Path:
+    """The translated pages as one Parquet file (id, text, lang): input for bench/tokenization.py."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sel = [r for r in rows if r["lang"] in langs]
+    out.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "id": [f"{r['lang']}/{r['name']}" for r in sel],
+            "text": [r["text"] for r in sel],
+            "lang": [r["lang"] for r in sel],
+        }
+    )
+    pq.write_table(table, out / "part-00000.parquet")
+    return out
+
+
 if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Build (and cache) the CJK bench corpus.")
+    ap.add_argument("--parquet", type=Path, help="also write the zh + ja pages as Parquet here")
+    args = ap.parse_args()
     rows = build()
+    if args.parquet:
+        print(f"wrote {write_parquet(rows, args.parquet)}")
     for lang in LANGS:
         sub = [r for r in rows if r["lang"] == lang]
         mb = sum(len(r["text"].encode()) for r in sub) / 1e6

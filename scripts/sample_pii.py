@@ -1,7 +1,7 @@
 """Pages with planted personal data for the sample crawl (scripts.sample_crawl calls `pii_pages`).
 
-Good pages of the crawl's own sites (a support forum, a contact page, an order thread...) with a
-few sentences carrying emails, Chinese and international phone numbers, Chinese resident IDs,
+Good pages of the crawl's own sites (a support forum, a contact page, an order thread...), and
+three Chinese pages of scripts.sample_cjk's sites, with a few sentences carrying emails, Chinese and international phone numbers, Chinese resident IDs,
 card numbers, public IPs and API keys, written the way scripts.pii_gold writes them. The label's
 `notes` is `pii: ` + a JSON list of the planted values, so that the leak test can search every
 output for each of them (`planted_values(labels)`).
@@ -51,6 +51,36 @@ def _values(v: Values) -> dict[str, str]:
     }
 
 
+# Chinese pages (sites and sentences of scripts.sample_cjk), PII written the Chinese way.
+ZH_PLANTS = [
+    ["如需帮助请联系客服邮箱{email}，或拨打{cn_phone}。", "申请人身份证号码：{id}，银行卡号：{card}。"],
+    ["服务器地址 {ip}，访问密钥 {key}。", "数据库密码是{password}，请勿外传。"],
+    ["报名请发送邮件至{email}，咨询电话{cn_phone}。", "退款请打到我的卡{card}上，身份证{id}。"],
+]
+
+
+def zh_pii_pages(b) -> list:
+    """Chinese good pages with planted values (notes as for pii_pages)."""
+    from scripts.sample_cjk import CJK_SITES, SITE_LANG, ZH_POOL, _page
+
+    v = Values(random.Random(f"sample-pii-zh/{b.seed}"))
+    zh_sites = [s for s in CJK_SITES if SITE_LANG[s.host] == "zh"]
+    pages = []
+    for k, templates in enumerate(ZH_PLANTS):
+        vals = _values(v)
+        paras = ["".join(v.r.sample(ZH_POOL, 3)) for _ in range(4)]
+        planted = []
+        for t in templates:
+            i = v.r.randrange(len(paras))
+            paras[i] += t.format(**vals)
+            planted += [vals[key] for key in vals if "{" + key + "}" in t]
+        title = paras[0].split("，")[0][:20]
+        p = _page(b, zh_sites[k % len(zh_sites)], "good", title, paras)
+        p.notes = NOTES_PREFIX + json.dumps(sorted(set(planted)), ensure_ascii=False)
+        pages.append(p)
+    return pages
+
+
 def pii_pages(b) -> list:
     """N_PAGES good pages (`b` is the crawl's Builder) with planted values recorded in `notes`."""
     from scripts.sample_crawl import SITES, finish
@@ -69,7 +99,7 @@ def pii_pages(b) -> list:
             planted += [vals[k] for k in vals if "{" + k + "}" in t]
         p.notes = NOTES_PREFIX + json.dumps(sorted(set(planted)), ensure_ascii=False)
         pages.append(finish(p, b.rng))
-    return pages
+    return pages + zh_pii_pages(b)
 
 
 def planted_values(labels: list[dict]) -> list[str]:

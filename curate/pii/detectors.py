@@ -54,7 +54,7 @@ def _identifier_context(text: str, start: int) -> bool:
 
 # ------------------------------------------------------------------------------------ email
 
-_EMAIL_LOCAL = re.compile(r"[A-Za-z0-9._%+\-]{1,64}\Z")
+_LOCAL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._%+-")
 _EMAIL_DOMAIN = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,24})(?![A-Za-z0-9\-])"
 )
@@ -67,13 +67,16 @@ def find_emails(text: str, gates: frozenset[str] | None = None) -> list[Span]:
     i = text.find("@") if gates is None or "email" in gates else -1
     last_end = 0
     while i != -1:
-        m = _EMAIL_LOCAL.search(text, max(last_end, i - 64), i)
-        if m is not None:
-            start = m.start()
-            while start < i and text[start] in "._%+-":  # a local part starts with a letter or digit
-                start += 1
+        # the local part: back from the '@' over at most 64 characters (a walk, not a regex
+        # search from every start: linear however many '@' a hostile page holds)
+        start, lo = i, max(last_end, i - 64)
+        while start > lo and text[start - 1] in _LOCAL_CHARS:
+            start -= 1
+        while start < i and text[start] in "._%+-":  # a local part starts with a letter or digit
+            start += 1
+        if start < i:
             d = _EMAIL_DOMAIN.match(text, i + 1)
-            if start < i and d is not None and d.group(1).lower() not in _FILE_TLDS:
+            if d is not None and d.group(1).lower() not in _FILE_TLDS:
                 out.append((start, d.end(), "email"))
                 last_end = d.end()
         i = text.find("@", max(i + 1, last_end))
@@ -92,7 +95,8 @@ _CN_LANDLINE = re.compile(
     r"0(?:10|2[0-9]|[3-9][0-9]{2})(?:[)）] ?|[ \-])[2-9][0-9]{2,3}[ \-]?[0-9]{4}(?![0-9])"
 )
 # International E.164 as written: '+', country code, groups split by space, '-', '.', '(...)'.
-_INTL = re.compile(r"\+[1-9](?:[ .\-]?\(?[0-9]{1,5}\)?){2,7}(?![0-9]|[.,][0-9])")  # not '+35236450.6'
+# RE2: in `re` the nested groups backtrack exponentially on a '+' before a long digit run.
+_INTL = re2.compile(r"\+[1-9](?:[ .\-]?\(?[0-9]{1,5}\)?){2,7}")
 _CC1 = frozenset("17")
 _CC2 = frozenset(
     "20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 "
@@ -129,6 +133,8 @@ def find_phones(text: str, gates: frozenset[str] | None = None) -> list[Span]:
         for m in _INTL.finditer(text):
             s, e = m.span()
             raw = m.group()
+            if e < len(text) and (text[e] in _DIGITS or text[e] in ".," and text[e + 1 : e + 2].isdigit()):
+                continue  # part of a longer number, or a decimal
             digits = "".join(c for c in raw if c in _DIGITS)
             if not 8 <= len(digits) <= 15 or not _country_code_ok(digits) or raw.count("(") != raw.count(")"):
                 continue
@@ -236,11 +242,29 @@ _KEY_TOKEN = re2.compile(
 )
 _TOKEN_CHARS = _ALNUM | {"-"}
 # A PEM block: BEGIN ... END, or to the end of the base64 lines when the END line is missing.
-_PEM = re.compile(
-    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-    r"(?:.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|(?:\s*[A-Za-z0-9+/=:\-]+)*)",
-    re.S,
-)
+# Each BEGIN pairs with the next END before the next BEGIN (found once, not by a lazy scan per
+# BEGIN: that would be quadratic on a page of BEGIN lines).
+_PEM_BEGIN = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_BODY = re.compile(r"(?:\s*[A-Za-z0-9+/=:\-]+)*")  # \s and the body characters are disjoint
+
+
+def _pem_spans(text: str) -> list[Span]:
+    begins = list(_PEM_BEGIN.finditer(text))
+    ends = list(_PEM_END.finditer(text))
+    out: list[Span] = []
+    j = 0
+    for k, b in enumerate(begins):
+        limit = begins[k + 1].start() if k + 1 < len(begins) else len(text)
+        while j < len(ends) and ends[j].start() < b.end():
+            j += 1
+        if j < len(ends) and ends[j].start() < limit:
+            out.append((b.start(), ends[j].end(), "key"))
+        else:
+            out.append((b.start(), _PEM_BODY.match(text, b.end(), limit).end(), "key"))
+    return out
+
+
 # `DB_PASSWORD = `, `"api_key": `, `密码是`: a keyword, more name characters, an operator.
 _ASSIGN_HEAD = (
     r"(?i:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key"
@@ -267,7 +291,7 @@ def find_keys(text: str, gates: frozenset[str] | None = None) -> list[Span]:
                 continue  # 'sk-learn-compatible-estimators' is a word, not a key
             out.append((s, e, "key"))
         if "PRIVATE KEY" in text:
-            out.extend((m.start(), m.end(), "key") for m in _PEM.finditer(text))
+            out.extend(_pem_spans(text))
     if _open("key_assign", text, gates):
         for k in _ASSIGN.finditer(text):
             m = _ASSIGN_VALUE.match(text, k.end())

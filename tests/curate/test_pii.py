@@ -6,6 +6,7 @@ import gzip
 import importlib.metadata
 import re
 import sysconfig
+import time
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,23 @@ def test_terms_match_whole_ascii_words_and_cjk_anywhere() -> None:
     text = "Annual report by ann and ACME corp, 联系人张三丰。"
     assert [text[m.start() : m.end()] for m in rx.finditer(text)] == ["ann", "ACME corp", "张三丰"]
     assert terms_regex([" ", ""]) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        ("+" + "1" * 60 + " ") * 2000,  # nested phone groups: exponential in a backtracking engine
+        ("a!" * 32 + "@") * 20000,  # many '@' after long local-part runs
+        "-----BEGIN PRIVATE KEY-----\n" * 20000,  # BEGIN lines without END
+        "1" * 300_000,
+        ("2001:" * 30 + " ") * 2000,
+        "password=" * 20000,
+    ],
+)
+def test_hostile_inputs_stay_linear(text: str) -> None:
+    start = time.perf_counter()
+    R.redact(text)
+    assert time.perf_counter() - start < 3.0  # each is well under 0.5 s; the bound allows a busy CI
 
 
 def test_checksums() -> None:

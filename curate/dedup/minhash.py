@@ -13,13 +13,15 @@ against the binomial sd sqrt(J(1-J)/num_perm)).
 
 Chinese and Japanese: every Han/Kana character is a word (curate.text.normalize), so shingles
 are character 5-grams there. Spacing the characters with a regex was the slowest step on that
-text (bench/cjk.py: normalisation at 9 MB/s against 22 on English); instead `normalize_text`
-leaves them unspaced, its NFKC pass is skipped when the text is NFKC once its punctuation is out,
-and `_split_cjk` cuts the words at each character's UTF-8 bytes in numpy (18 MB/s).
+text (bench/cjk.py: normalisation at 9 MB/s against 22 on English). Instead `_prenormalise`
+leaves them unspaced, skips NFKC when the text is NFKC once its CJK punctuation is out, leaves
+ASCII punctuation and digits to the byte table, and `_split_cjk` cuts the words at each
+character's UTF-8 bytes in numpy: 15-18 MB/s, the signature pass within 0.8x of English's.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
@@ -29,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
-from curate.text.normalize import normalize_text
+from curate.text.normalize import collapse, has_cjk, nfkc_lower_cjk, normalize_text
 from curate.text.words import CJK_RANGES
 
 U64 = np.uint64
@@ -229,8 +231,7 @@ def normalise_batch(texts: pa.Array | Sequence[str | None], t2s: bool = False) -
     ascii_ = pc.string_is_ascii(arr).to_numpy(zero_copy_only=False)
     if not ascii_.all():
         other = np.flatnonzero(~ascii_)
-        # Han/Kana left unspaced: `_split_cjk` makes each character a word, in numpy.
-        fixed = [normalize_text(t, t2s, split_cjk=False) for t in arr.take(pa.array(other)).to_pylist()]
+        fixed = [_prenormalise(t, t2s) for t in arr.take(pa.array(other)).to_pylist()]
         arr = pc.replace_with_mask(arr, pa.array(~ascii_), pa.array(fixed, pa.large_string()))
         arr = arr.cast(pa.large_string())
     n = len(arr)
@@ -272,6 +273,26 @@ def normalise_batch(texts: pa.Array | Sequence[str | None], t2s: bool = False) -
     # The bytes: every word byte and the space after each word but the last of its document.
     keep[ends[np.flatnonzero(doc[:-1] == doc[1:])]] = True
     return Normalised(b[keep], norm_off, norm_start, lens, doc_words)
+
+
+# What the byte table below cannot do for a non-ASCII text: a non-ASCII character that is not
+# a word character (punctuation, symbols, spaces) or a non-ASCII digit.
+_NOT_FOR_BYTES = re.compile(r"[^\w\x00-\x7f]|(?![0-9])\d")
+
+
+def _prenormalise(text: str, t2s: bool) -> str:
+    """A non-ASCII text made ready for the byte table: its words are those of `normalize_text`.
+
+    Han/Kana are left unspaced (`_split_cjk` makes each one a word, in numpy). Chinese and
+    Japanese text is mostly Han/Kana and ASCII once its CJK punctuation is out: then only NFKC
+    and lowercase are done here, and the byte table does the ASCII punctuation and digits.
+    """
+    if not has_cjk(text):
+        return normalize_text(text, t2s, split_cjk=False)
+    text = nfkc_lower_cjk(text, t2s)
+    if _NOT_FOR_BYTES.search(text) is None:
+        return text
+    return collapse(text)
 
 
 _CJK_LO = np.array([lo for lo, _ in CJK_RANGES], np.int64)

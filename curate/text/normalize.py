@@ -47,6 +47,30 @@ def t2s_table() -> dict[int, str]:
     return table
 
 
+def has_cjk(text: str) -> bool:
+    return _CJK_RUN.search(text) is not None
+
+
+def nfkc_lower_cjk(text: str, t2s: bool = False) -> str:
+    """NFKC, lowercase (and t2s) of Chinese / Japanese text, its CJK punctuation turned to spaces.
+
+    CJK punctuation is usually all that NFKC would change in such text. Punctuation (P*)
+    normalises to punctuation or spaces (tests check every code point), so taking it out first
+    gives the same words, and the rest is then usually NFKC already: a quick check, not a rewrite.
+    """
+    text = _CJK_PUNCT.sub(" ", text)
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    text = text.lower()
+    return text.translate(t2s_table()) if t2s else text
+
+
+def collapse(text: str) -> str:
+    """The last steps of `normalize_text` (Han/Kana left unspaced): punctuation to spaces, digits
+    to 0, whitespace runs to one space (str.split's whitespace is \\s's, at twice the speed)."""
+    return " ".join(_DIGIT.sub("0", _PUNCT.sub(" ", text)).split())
+
+
 def _spaced(m: re.Match) -> str:
     return " " + " ".join(m.group()) + " "
 
@@ -57,23 +81,16 @@ def normalize_text(text: str, t2s: bool = False, split_cjk: bool = True) -> str:
     `split_cjk=False` leaves Han/Kana characters unspaced (dedup's normalise_batch splits them in
     numpy instead); the words are the same.
     """
-    if not split_cjk and _CJK_RUN.search(text):
-        # Chinese / Japanese text: its CJK punctuation is usually all that NFKC would change.
-        # Punctuation (P*) normalises to punctuation or spaces (tests check every code point),
-        # so taking it out first gives the same result, and the rest is then usually NFKC
-        # already: a quick check instead of a rewrite.
-        text = _CJK_PUNCT.sub(" ", text)
-        if not unicodedata.is_normalized("NFKC", text):
-            text = unicodedata.normalize("NFKC", text)
-        text = text.lower()
+    if not split_cjk and has_cjk(text):
+        text = nfkc_lower_cjk(text, t2s)
     else:
         text = unicodedata.normalize("NFKC", text).lower()
-    if t2s:
-        text = text.translate(t2s_table())
+        if t2s:
+            text = text.translate(t2s_table())
+    if not split_cjk:
+        return collapse(text)
     text = _PUNCT.sub(" ", text)
     text = _DIGIT.sub("0", text)
-    if not split_cjk:
-        return " ".join(text.split())  # the same whitespace as \s, 2x faster than the regex
     text = _CJK_RUN.sub(_spaced, text)
     return _SPACE.sub(" ", text).strip()
 

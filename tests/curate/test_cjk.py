@@ -177,6 +177,20 @@ def test_dedup_batches_split_han_and_kana_in_numpy_exactly_as_normalize_text() -
         "a\u2028b 中\u3000文",
         "Ａ\u0301中",
     ]
+    # what the byte table cannot do for CJK text goes the long way: symbols, non-ASCII digits...
+    texts += [
+        "©2024 中文",
+        "①②中",
+        "ﬁ中",
+        "Ⅻ中",
+        "٣中",
+        "中_文",
+        "中\x1c文",
+        "İ中",
+        "〜中〜",
+        "中…文",
+        "ＡＢＣ、中。",
+    ]
     norm = normalise_batch(texts)
     first = np.concatenate([[0], np.cumsum(norm.doc_words)])
     for d, text in enumerate(texts):

@@ -167,6 +167,16 @@ class _NGrams:
         start = int(first[counts == top].min())
         return (self.chars(start, n) + (n - 1 if spaced else 0)) * int(top)
 
+    def top_exceeds(self, n: int, limit: float) -> bool:
+        """Whether `top_chars(n, spaced=False) > limit`. The highest count times the widest n-gram
+        bounds it: a sort without the stable argsort that ties need settles most documents."""
+        h = np.sort(self.hashes(n))
+        runs = np.flatnonzero(np.concatenate([[True], h[1:] != h[:-1], [True]]))
+        widest = int((self.cum[n:] - self.cum[:-n]).max())
+        if int(np.diff(runs).max()) * widest <= limit:
+            return False
+        return self.top_chars(n, spaced=False) > limit
+
     def repeats(self, n: int) -> np.ndarray:
         """Positions whose n-gram occurred earlier in the document."""
         h = self.hashes(n)
@@ -243,7 +253,9 @@ class GopherRepetition(Filter):
         spaced = not is_cjk_lang(doc.lang)
         for n, frac in p.top_n_grams:
             n = int(n)
-            if n_words >= n and grams.top_chars(n, spaced) / size > frac:
+            if n_words < n:
+                continue
+            if grams.top_chars(n) / size > frac if spaced else grams.top_exceeds(n, frac * size):
                 return f"top_{n}_gram"
         # A repeated n-gram starts at a position where the shortest configured n-gram repeats too,
         # and the characters the greedy scan counts lie inside the union of those windows. When

@@ -101,7 +101,7 @@ def run_preset(args: argparse.Namespace) -> None:
         dtype = np.uint16 if preset["vocab"] <= 65536 else np.uint32
         write_shard(data / "train_000000.bin", tokens, dtype)
         if preset.get("eval"):
-            write_shard(data / "val_000000.bin", tokens[: 1 << 20], dtype)
+            write_shard(data / "val_000000.bin", tokens[: args.eval_tokens], dtype)
         sets = [
             *preset["sets"],
             f"model.vocab_size={64 * -(-preset['vocab'] // 64)}",
@@ -255,6 +255,7 @@ def main() -> None:
     parser.add_argument(
         "--vs-nanogpt", metavar="PATH", help="a nanoGPT checkout: compare tokens/s with its train.py"
     )
+    parser.add_argument("--eval-tokens", type=int, default=1 << 20, help="gpt2-124m: tokens in the eval pass")
     parser.add_argument("--pairs", type=int, default=5, help="--vs-nanogpt: interleaved pairs of runs")
     parser.add_argument("--steps", type=int, default=30, help="--vs-nanogpt: steps per run")
     args = parser.parse_args()

@@ -30,8 +30,8 @@ from typing import Any
 from curate.config import ConfigError, from_dict
 
 # Characters per segmenter word in Han/Kana text: datatrove's own word tokenizers (spaCy + jieba
-# for cmn_Hani 1.72, spaCy + SudachiPy for jpn_Jpan 1.83) on Debian's manpages-zh / manpages-ja,
-# measured by `bench/cjk.py --segmenter-stats`.
+# for cmn_Hani 1.75, spaCy + SudachiPy for jpn_Jpan 1.85) on Debian's manpages-zh / manpages-ja,
+# measured by `bench/cjk.py --segmenter-stats`; rounded down (a lower factor keeps more pages).
 CHARS_PER_WORD = {"zh": 1.7, "ja": 1.8}
 
 # FineWeb-2's per-language values, as published (word units).

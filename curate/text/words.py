@@ -12,14 +12,16 @@ Chinese and Japanese (`split_words_cjk`): whitespace does not separate their wor
 whitespace "word" is a clause or a line. Every Han or Kana character is a token of its own; the
 runs between them (Latin identifiers, numbers, punctuation) are split by the English rules above,
 so mixed text (Chinese prose with English code names) is handled run by run. Why characters and
-not a segmenter, measured by `bench/cjk.py` on real text (Debian's manpages-zh / manpages-ja):
-jieba alone segments ~1.8 MB/s, spaCy+jieba (datatrove's `cmn_Hani`) less, and the one-regex
-character split here runs ~30 MB/s, so a segmenter would make a Chinese page ~10x slower to
-filter than an English one. What word-based rules need from a segmenter is its word count and
-length, and those are nearly proportional to characters: jieba's Han words average 1.74
-characters on that text, so `curate.filters.profiles` states FineWeb-2's word-based thresholds in
-characters (word counts and word n-gram lengths times that factor). Stop words need no
-segmenter at all: FineWeb-2's Chinese and Japanese stop words are single characters.
+not a segmenter, measured by `bench/cjk.py --segmenter-stats` on real text (Debian's manpages-zh
+and manpages-ja, 1 MB each, a loaded 2-core machine): datatrove's spaCy + jieba (`cmn_Hani`)
+splits 0.13 MB/s, jieba alone 0.86 MB/s, spaCy + SudachiPy (`jpn_Jpan`) 0.22 MB/s; this module's
+one-regex split 8-9 MB/s, 10-60x faster. A segmenter would make a Chinese page several times
+slower to filter than an English one. What word-based rules need from a segmenter is its word
+count and word length, and those are nearly proportional to characters: datatrove's tokenizers
+give 1.75 (zh) and 1.85 (ja) characters per Han/Kana word on that text, so
+`curate.filters.profiles` states FineWeb-2's word-based thresholds in characters (word counts and
+word n-gram lengths times that factor). Stop words need no segmenter at all: FineWeb-2's Chinese
+and Japanese stop words are single characters.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ import xxhash
 from curate.filters.base import DocView, Filter
 
 CATEGORIES = ("adult", "gambling", "fraud", "phishing")
+MAX_URL_CHARS = 2048
 LISTS = Path(__file__).with_name("lists")
 UT1_TARBALL = "url_filterblacklistsv0_3_0.tar.gz"
 
@@ -199,13 +200,16 @@ class WordMatcher:
         found = [(m.start(), m.end(), m.group()) for m in self.regex.finditer(data)]
         if not found:
             return {}
-        benign = None
+        benign: list[tuple[int, int]] | None = None
+        j = 0  # both lists are sorted and non-overlapping: one sweep pairs them
         out: dict[str, list[bytes]] = {}
         for s, e, term in found:
             if term[0] >= 0x80:  # a CJK term: skip it inside a benign word
                 if benign is None:
                     benign = [(m.start(), m.end()) for m in self.benign.finditer(data)]
-                if any(bs < e and s < be for bs, be in benign):
+                while j < len(benign) and benign[j][1] <= s:
+                    j += 1
+                if j < len(benign) and benign[j][0] < e:
                     continue
             out.setdefault(self.category[term], []).append(term)
         return out
@@ -237,7 +241,8 @@ class UrlMatcher:
             self.rules.append(("gambling", frozenset(single), [t for t in single if len(t) >= 5], []))
 
     def category(self, url: str) -> str | None:
-        tokens = [t for t in _NON_ALNUM.split(url.lower()) if t]
+        # the host and the start of the path say what a site is; a hostile 1 MB URL costs no more
+        tokens = [t for t in _NON_ALNUM.split(url[:MAX_URL_CHARS].lower()) if t]
         token_set = set(tokens)
         joined = " " + " ".join(tokens) + " "
         for cat, words, glued, phrases in self.rules:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,14 @@ def test_words_and_scunthorpe_cases(f: HarmfulFilter) -> None:
         "Police raided an illegal casino in the harbour district on Tuesday. " + "The city council met. " * 20
     )
     assert check(f, url, news) is None
+
+
+def test_hostile_pages_stay_linear(f: HarmfulFilter) -> None:
+    """A term inside a benign word, 200,000 times; a 1 MB URL: time linear in the size."""
+    start = time.perf_counter()
+    assert check(f, "https://x.org/", "个性爱好 " * 200_000) is None
+    assert check(f, "https://x.org/" + "abcdefgh-" * 100_000) is None
+    assert time.perf_counter() - start < 10.0  # ~2 s on a busy 2-core machine
 
 
 def test_categories_are_selectable() -> None:

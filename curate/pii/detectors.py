@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import re2
 
+from curate.pii.validators import TEMPLATE as _TEMPLATE_VALUE
 from curate.pii.validators import high_entropy_secret, id_shaped, public_ip, valid_card, valid_cn_id
 
 Span = tuple[int, int, str]  # (start, end, type)
@@ -74,7 +75,7 @@ def find_emails(text: str, gates: frozenset[str] | None = None) -> list[Span]:
             start -= 1
         while start < i and text[start] in "._%+-":  # a local part starts with a letter or digit
             start += 1
-        if start < i:
+        if start < i and _AFTER_URL_USER.search(text, max(0, start - 70), start) is None:
             d = _EMAIL_DOMAIN.match(text, i + 1)
             if d is not None and d.group(1).lower() not in _FILE_TLDS:
                 out.append((start, d.end(), "email"))
@@ -275,11 +276,25 @@ _ASSIGN = re2.compile(_ASSIGN_HEAD)
 # The value: printable ASCII without quotes, brackets or commas (so `f(x)`, `"a" + b` and CJK
 # text end it), in matching quotes or none.
 _VALUE_CHAR = r"[A-Za-z0-9!#$%&*+\-./:=?@^_|~]"
+_PLACEHOLDER_PASSWORDS = frozenset(
+    "password pass passwd pwd secret changeme xxx xxxx *** **** ******** user".split()
+)
 _ASSIGN_VALUE = re.compile(r"""(["']?)(""" + _VALUE_CHAR + r"{8,200})\1")
+
+
+# Credentials in a URL's authority: scheme://user:password@host (a database URL in a config).
+_URL_CREDENTIALS_GATE = r"://[^\s/:@]{0,64}:[^\s/@]{3,128}@"
+_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s/:@]{0,64}:([^\s/@]{3,128})@")
+_AFTER_URL_USER = re.compile(r"://[^\s/:@]{1,64}:\Z")
 
 
 def find_keys(text: str, gates: frozenset[str] | None = None) -> list[Span]:
     out: list[Span] = []
+    if _open("key_url", text, gates):
+        for m in _URL_CREDENTIALS.finditer(text):
+            pw = m.group(1)
+            if not _TEMPLATE_VALUE.match(pw) and pw.lower() not in _PLACEHOLDER_PASSWORDS:
+                out.append((m.start(1), m.end(1), "key"))
     if _open("key_token", text, gates):
         for m in _KEY_TOKEN.finditer(text):
             s, e, tok = m.start(), m.end(), m.group()
@@ -314,6 +329,7 @@ GATES = {
     "ipv6": r"[23][0-9A-Fa-f]{3}:[0-9A-Fa-f]{0,4}:",
     "key_token": _KEY_TOKEN_GATE,
     "key_assign": _ASSIGN_HEAD,
+    "key_url": _URL_CREDENTIALS_GATE,
 }
 _GATE_RES = {name: re2.compile(p) for name, p in GATES.items()}
 _GATE_NAMES = list(GATES)

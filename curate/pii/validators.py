@@ -116,7 +116,7 @@ _PLACEHOLDER_HINTS = (
 
 
 # A template or a reference, not a value: $VAR, ${VAR}, %(name)s, %s, @secret_name
-_TEMPLATE = re.compile(r"\$|%\(|%[sdr]\Z|@[A-Za-z_]+\Z")
+TEMPLATE = re.compile(r"\$|%\(|%[sdr]\Z|@[A-Za-z_]+\Z")
 # Letters-only words joined by - _ . : / (each lower, upper or capitalised): names and paths.
 _WORD = r"(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)"
 _WORDS = re.compile(rf"/?{_WORD}(?:[-_.:/]+{_WORD})*/?\Z")
@@ -133,7 +133,7 @@ def high_entropy_secret(value: str) -> bool:
     if len(value) < 8:
         return False
     low = value.lower()
-    if _TEMPLATE.match(value) or any(h in low for h in _PLACEHOLDER_HINTS):
+    if TEMPLATE.match(value) or any(h in low for h in _PLACEHOLDER_HINTS):
         return False
     classes = (
         any(c.islower() for c in value)

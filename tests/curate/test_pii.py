@@ -52,6 +52,11 @@ def redact(text: str) -> str:
         ('DB_PASSWORD="Xk9#mP2$vL7q"', 'DB_PASSWORD="<KEY>"'),
         ("数据库密码是Wz8!kq72Lm", "数据库密码是<KEY>"),
         (
+            "DATABASE_URL=postgres://admin:Xy7!pq92@10.0.0.5:5432/db",
+            "DATABASE_URL=postgres://admin:<KEY>@10.0.0.5:5432/db",
+        ),
+        ("redis://:p4ssw0rd@cache:6379", "redis://:<KEY>@cache:6379"),
+        (
             "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA3Tz2mr7SZiAMfQyuvBjM\n-----END RSA PRIVATE KEY-----\nok",
             "<KEY>\nok",
         ),
@@ -78,6 +83,7 @@ def test_detects_and_replaces(text: str, expected: str) -> None:
         "icon@2x.png and @types/node",
         "password = os.environ['DB_PASSWORD'] and token: str = None and secret_key = settings.SECRET_KEY",
         "password=changeme, password: ********, api_key=<your-api-key>",
+        "https://user:password@host/ and mongodb://${USER}:${PASS}@h/ and http://x.org:8080/",
         "性价比很高的手机，性能不错",
         "The sklearn-compatible estimator sk-learn-compatible-estimators",
         "12:30:45 and 00:1a:2b:3c:4d:5e",

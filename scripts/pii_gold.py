@@ -394,7 +394,10 @@ def build_gold(n_docs: int = 2400, seed: int = 0) -> list[dict]:
             t = rng.choice(TYPES)
             v = getattr(values, t)()
             if v == "__ASSIGN__":
-                items.append((rng.choice(ASSIGN_CONTEXT[lang]), values.password(), "key", "pos"))
+                template, pw = rng.choice(ASSIGN_CONTEXT[lang]), values.password()
+                if "://" in template:  # a password inside a URL holds URL-safe characters only
+                    pw = re.sub(r"[^A-Za-z0-9!_.~-]", "", pw).ljust(8, "x")
+                items.append((template, pw, "key", "pos"))
             else:
                 contexts = POSITIVE_CONTEXT[t][lang]
                 if ":" in v:  # an IPv6 address is written in brackets inside a URL

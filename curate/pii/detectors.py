@@ -1,11 +1,11 @@
 """Detectors: find personal data and secrets in a text as (start, end, type) spans.
 
-The hot path is a handful of compiled scans, each skipped when a cheap test says it cannot
-match ('@' for emails, '+' / a digit for phones, a known prefix for API keys). Every regex
-starts with a literal or a character class so that `re` skips ahead without trying each
-position; boundaries are checked in Python on the few candidates, because `\\b` treats CJK
-characters as word characters ('联系zhang@example.com' has no `\\b` before 'z'), and the
-validators in `curate.pii.validators` decide what is real.
+The hot path: one RE2 set pass over the text tells which detectors can match at all (GATES: an
+'@', a 13-digit run, a dotted quad, a key prefix...); only those run their compiled scans (`re`
+where a regex starts with a literal or a class, so that it skips ahead; RE2 for alternations and
+for patterns that would backtrack). Boundaries are checked in Python on the few candidates,
+because `\\b` treats CJK characters as word characters ('联系zhang@example.com' has no `\\b`
+before 'z'), and the validators in `curate.pii.validators` decide what is real.
 """
 
 from __future__ import annotations

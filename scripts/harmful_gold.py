@@ -160,6 +160,9 @@ BENIGN_URLS = [
     "https://cockpit-project.org/guide/{n}",
     "https://www.gamblingcommission.gov.uk/news/{n}",
     "https://news.sina.com.cn/c/{n}.shtml",
+    "https://www.nhs.uk/live-well/sexual-health/sex-education-{n}/",
+    "https://kidshealth.org/en/teens/sexual-orientation-{n}.html",
+    "https://www.cancer.org/breast-cancer/nipple-changes-{n}",
 ]
 
 

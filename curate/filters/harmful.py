@@ -215,9 +215,17 @@ class WordMatcher:
         return out
 
 
+_CLINICAL = frozenset(
+    "sex sexual sexuality sexually intercourse genitals penis vagina vulva rectum anus clitoris nipple "
+    "nipples naked nude nudity ejaculate ejaculation masturbate masturbation orgasm semen lesbian latina "
+    "latino interracial rape raping rapist incest pedophile paedophile sodomy fecal".split()
+)
+
+
 class UrlMatcher:
     """URL words: datatrove's rules (banned words as URL tokens, two soft words, banned phrases),
-    plus the gambling terms; glued words count at a token's start or end only."""
+    plus the gambling terms; glued words ('freepornvideos') count anywhere in a URL token once the
+    words of en_benign.txt are taken out of it."""
 
     def __init__(self, categories: list[str]) -> None:
         assets = _datatrove_assets()
@@ -227,7 +235,9 @@ class UrlMatcher:
         if "adult" in categories:
             banned = read_list(assets / "banned_words.txt")
             phrases = [p.split() for p in read_list(assets / "banned_subwords.txt")]
-            self.soft = frozenset(read_list(assets / "soft_banned_words.txt"))
+            # datatrove's soft words, less those that health and education pages use in their URLs
+            # ('/sexual-health/sex-education/', '/breast-cancer/nipple-...'): two of the rest count
+            self.soft = frozenset(read_list(assets / "soft_banned_words.txt")) - _CLINICAL
             # glued into a host ('freepornvideos'): words of 5+ letters (and porn, xxx), and phrases
             # with a listed word in them ('bigtits', not 'bigblack')
             glued = [w for w in banned if len(w) >= 5 or w in ("porn", "xxx")]
@@ -236,7 +246,7 @@ class UrlMatcher:
         else:
             self.soft = frozenset()
         if "gambling" in categories:
-            terms = [t for t in read_list(LISTS / "en_gambling.txt")]
+            terms = read_list(LISTS / "en_gambling.txt")
             single = [t for t in terms if " " not in t] + ["bocai", "duchang", "caipiao", "betting"]
             self.rules.append(("gambling", frozenset(single), [t for t in single if len(t) >= 5], []))
 

@@ -41,6 +41,8 @@ def check(f: HarmfulFilter, url: str, text: str = "") -> str | None:
         ("https://bigblackdog.com/", None),
         ("https://www.analyticsvidhya.com/", None),
         ("https://www.gamblingcommission.gov.uk/news/1", None),
+        ("https://www.nhs.uk/live-well/sexual-health/sex-education/", None),  # datatrove's soft rule hits it
+        ("https://sexy-lingerie-babes.com/x", "harmful_url:adult"),
     ],
 )
 def test_urls(f: HarmfulFilter, url: str, reason: str | None) -> None:

@@ -68,6 +68,8 @@ def test_words_and_scunthorpe_cases(f: HarmfulFilter) -> None:
     assert f.words.hits(benign_en) == {}  # whole words: no listed term inside another word
     # a listed word used innocently once ('blue tit') is a hit, not a removal
     assert check(f, url, benign_en + " A blue tit sang.") is None
+    lottery = "The Powerball jackpot climbed to 1.2 billion after no ticket matched in the lottery draw. " * 4
+    assert check(f, url, lottery) is None  # lottery news is news
     # one casino mention in a news story is not a casino's page
     news = (
         "Police raided an illegal casino in the harbour district on Tuesday. " + "The city council met. " * 20

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from curate.config import ConfigError, from_dict
 from curate.pii import Redactor, terms_regex
@@ -197,6 +198,17 @@ def test_real_chinese_man_pages() -> None:
             emails += 1
             assert e not in out, (p.name, e)
     assert emails >= 100 and other <= 10 * mb
+
+
+@pytest.mark.parametrize("name", ["web", "smoke", "code-docs", "zh-web"])
+def test_shipped_pipelines_redact_right_after_ingest(name: str) -> None:
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "pipelines" / f"{name}.yaml").read_text())
+    stages = [next(iter(s.items())) for s in spec["stages"]]
+    assert [n for n, _ in stages[:2]] == ["ingest", "pii"]
+    cfg = from_dict(PIIConfig, stages[1][1] or {}, "pii")
+    assert all(getattr(cfg, t) == "replace" for t in ("email", "phone", "id_number", "card", "ip", "key"))
+    filt = dict(stages)["filter"]
+    assert filt["harmful"]["categories"] == ["adult", "gambling", "fraud", "phishing"]
 
 
 def _run(cfg: dict, docs: list[dict]) -> tuple[list[tuple[dict, str | None]], ShardStats]:

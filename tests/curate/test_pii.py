@@ -179,6 +179,14 @@ def test_real_source_code_has_few_false_positives() -> None:
     assert mb > 5 and len(other) <= mb, other
 
 
+def test_real_chinese_and_japanese_sentences_hold_nothing() -> None:
+    """Real Chinese and Japanese prose (man-page sentences shipped with the sample crawl): no item."""
+    from scripts.sample_cjk_text import JA_SENTENCES, ZH_SENTENCES
+
+    text = "\n".join(ZH_SENTENCES + JA_SENTENCES)
+    assert len(text) > 5000 and R.spans(text) == []
+
+
 ZH_MAN = sorted(Path("/usr/share/man/zh_CN").glob("man*/*.gz"))
 
 

@@ -8,7 +8,8 @@ Each built-in type is `replace` (its placeholder: <EMAIL>, <PHONE>, <ID_NUMBER>,
 `keep` (not scanned). `terms` / `terms_file` name people, projects or customers (replaced by
 `<NAME>`); `patterns` are user regexes. Counters: `replaced:<type>` per placeholder written,
 `docs_redacted`. Put this stage right after `ingest`: every later output then holds redacted text
-only. Terms given inline are saved with the resolved config; a `terms_file` keeps them out of it.
+only, and `discard_raw: true` has the runner delete the earlier stages' outputs once the run is
+complete. Terms given inline are saved with the resolved config; a `terms_file` keeps them out.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ and, given a nanoGPT checkout, the tokens/s ratio against nanoGPT's train.py on 
     .venv/bin/python bench/train.py --preset gpt2-124m     # GPT-2 124M, 1024 ctx, bf16, compiled (GPU)
     .venv/bin/python bench/train.py --preset gpt2-124m --record   # also append a row to bench/RESULTS.md
     .venv/bin/python bench/train.py --vs-nanogpt PATH [--pairs 5]  # PATH: a karpathy/nanoGPT checkout
+    .venv/bin/python bench/train.py --vs-nanogpt PATH --phases     # forward / backward / optimizer ms
 
 The first three run the real training loop (train.trainer.train) in this process on a generated
 token shard. MFU counts 6N + attention FLOPs per token against the device's dense bf16 peak from
@@ -38,6 +39,7 @@ import re  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
+import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -245,6 +247,48 @@ def vs_nanogpt(args: argparse.Namespace) -> None:
     )
 
 
+def phases(args: argparse.Namespace) -> None:
+    """Forward, backward and optimizer milliseconds of our GPT + AdamW and nanoGPT's model.py +
+    its AdamW, in this process, interleaved step by step, on the same batch: where the time goes."""
+    import importlib.util
+
+    checkout = Path(args.vs_nanogpt).resolve()
+    spec = importlib.util.spec_from_file_location("nanogpt_model", checkout / "model.py")
+    nano = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nano)
+    from train.config import TrainConfig
+    from train.model import GPT, GPTConfig
+    from train.trainer import build_optimizer
+
+    dims = {k: VS[k] for k in ("n_layer", "n_head", "n_embd", "block_size")}
+    torch.manual_seed(0)
+    ours = GPT(GPTConfig(vocab_size=VS["vocab"], **dims))
+    theirs = nano.GPT(nano.GPTConfig(vocab_size=VS["vocab"], bias=True, dropout=0.0, **dims))
+    tcfg = TrainConfig(model=ours.config, block_size=VS["block_size"])
+    runs = {
+        "ours (fused AdamW)": (ours, build_optimizer(ours, tcfg, torch.device("cpu"))),
+        "nanoGPT (its AdamW on CPU)": (theirs, theirs.configure_optimizers(0.1, 6e-4, (0.9, 0.95), "cpu")),
+    }
+    x = torch.randint(0, VS["vocab"], (VS["batch_size"], VS["block_size"]))
+    y = torch.randint(0, VS["vocab"], (VS["batch_size"], VS["block_size"]))
+    times: dict[str, list[tuple[float, float, float]]] = {k: [] for k in runs}
+    for _ in range(args.steps):
+        for name, (model, opt) in runs.items():
+            t0 = time.perf_counter()
+            _, loss = model(x, y)
+            t1 = time.perf_counter()
+            loss.backward()
+            t2 = time.perf_counter()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            times[name].append((t1 - t0, t2 - t1, time.perf_counter() - t2))
+    for name, rows in times.items():
+        fwd, bwd, opt = (1e3 * statistics.median(r[i] for r in rows[2:]) for i in range(3))
+        print(f"{name:28s} forward {fwd:7.1f} ms | backward {bwd:7.1f} ms | clip + optimizer {opt:6.1f} ms")
+    print(f"{args.steps} interleaved steps each, medians after 2 | {device_name()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -256,10 +300,15 @@ def main() -> None:
         "--vs-nanogpt", metavar="PATH", help="a nanoGPT checkout: compare tokens/s with its train.py"
     )
     parser.add_argument("--eval-tokens", type=int, default=1 << 20, help="gpt2-124m: tokens in the eval pass")
+    parser.add_argument(
+        "--phases", action="store_true", help="--vs-nanogpt: time forward/backward/optimizer in-process"
+    )
     parser.add_argument("--pairs", type=int, default=5, help="--vs-nanogpt: interleaved pairs of runs")
     parser.add_argument("--steps", type=int, default=30, help="--vs-nanogpt: steps per run")
     args = parser.parse_args()
-    if args.vs_nanogpt:
+    if args.vs_nanogpt and args.phases:
+        phases(args)
+    elif args.vs_nanogpt:
         vs_nanogpt(args)
     else:
         run_preset(args)

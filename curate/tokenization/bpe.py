@@ -318,16 +318,22 @@ class WhitespaceCheck:
     def __init__(self) -> None:
         self._pre = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
         self._known: dict[str, bool] = {}
+        self._ok: set[str] = set()  # characters known to agree
         self._ascii = all(self._agrees(chr(c)) for c in range(128))
 
     def agrees(self, chunk: str) -> bool:
         if self._ascii and chunk.isascii():
             return True
-        return all(self._agrees(c) for c in set(chunk))
+        # Chinese / Japanese chunks are whole clauses of non-ASCII characters: one C-level subset
+        # test instead of a Python call per character (a quarter of the encoder's time on CJK).
+        chars = set(chunk)
+        return chars <= self._ok or all(self._agrees(c) for c in chars)
 
     def _agrees(self, c: str) -> bool:
         ok = self._known.get(c)
         if ok is None:
             theirs = all(len(self._pre.pre_tokenize_str(x + c)) == 2 for x in "a1!")
             ok = self._known[c] = theirs == (SPACE.fullmatch(c) is not None)
+            if ok:
+                self._ok.add(c)
         return ok

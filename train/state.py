@@ -22,7 +22,7 @@ from curate.config import to_dict
 from train import checkpoint as ckpt_io
 from train.config import TrainConfig
 from train.errors import TrainError
-from train.model import GPT
+from train.model import GPT, GPTConfig
 from train.runtime import Runtime
 from train.spike import SpikeGuard
 
@@ -137,7 +137,9 @@ class TrainState:
     def resume(self, path: Path) -> int:
         """Load a checkpoint of this run (every rank reads the file); returns its step."""
         state = ckpt_io.load_checkpoint(path)
-        ckpt_io.check_model_config(path, state["config"]["model"], to_dict(self.cfg.model))
+        # keys a newer version added take their defaults; z_loss is a loss term, free to change
+        saved_model = {**to_dict(GPTConfig()), **state["config"]["model"], "z_loss": self.cfg.model.z_loss}
+        ckpt_io.check_model_config(path, saved_model, to_dict(self.cfg.model))
         saved = state.get("parallel", "ddp")
         if saved != ("fsdp" if self.fsdp else "ddp"):
             raise TrainError(

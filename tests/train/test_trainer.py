@@ -223,3 +223,22 @@ def test_activation_checkpointing_option_trains_the_same(data: Path, tmp_path: P
     plain = train(tiny_config(data, tmp_path / "a", *common), log=quiet)
     ckpt = train(tiny_config(data, tmp_path / "b", *common, "activation_checkpointing=true"), log=quiet)
     assert ckpt["losses"] == pytest.approx(plain["losses"], rel=1e-6)
+
+
+def test_resume_accepts_older_checkpoints_and_a_new_z_loss(data: Path, tmp_path: Path) -> None:
+    """A checkpoint from before qk_norm / z_loss existed resumes (missing keys are the defaults), and
+    z_loss, a loss term, may be switched on mid-run (e.g. after spikes)."""
+    from train.checkpoint import save_checkpoint
+
+    train(tiny_config(data, tmp_path / "run", "max_steps=2", "eval_every=0"), log=quiet)
+    path = latest_checkpoint(tmp_path / "run")
+    state = load_checkpoint(path)
+    for key in ("qk_norm", "z_loss"):
+        del state["config"]["model"][key]
+    save_checkpoint(path, {k: v for k, v in state.items() if k != "format"})
+    more = train(
+        tiny_config(data, tmp_path / "run", "max_steps=3", "eval_every=0", "model.z_loss=1e-4"), log=quiet
+    )
+    assert more["step"] == 3 and len(more["losses"]) == 1
+    with pytest.raises(TrainError, match="qk_norm: checkpoint False != config True"):
+        train(tiny_config(data, tmp_path / "run", "max_steps=4", "model.qk_norm=true"), log=quiet)

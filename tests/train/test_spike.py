@@ -183,3 +183,11 @@ def test_lr_scale_after_rollback_is_applied_and_saved(data: Path, tmp_path: Path
     assert lr[62] == ref_lr[62] and lr[80] == pytest.approx(0.5 * ref_lr[80])
     assert load_checkpoint(latest_checkpoint(tmp_path / "run"))["guard"]["lr_scale"] == 0.5
     assert ref["events"]  # the reference ran poisoned too, without the lr scale
+
+
+def test_fp16_skips_leave_the_grad_scaler_working(data: Path, tmp_path: Path, poisoned: None) -> None:
+    """Under fp16 a skipped step still updates the GradScaler (after unscale_), and its inf
+    gradients are the scaler's business, not a spike."""
+    summary = train(tiny_config(data, tmp_path / "run", *STEPS, "dtype=fp16"), log=quiet)
+    assert [e["step"] for e in summary["events"] if e["event"] == "skip"][:3] == [63, 64, 65]
+    assert load_checkpoint(latest_checkpoint(tmp_path / "run"))["scaler"]["scale"] > 0

@@ -12,7 +12,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -107,8 +107,17 @@ def _string_array(values: set[str]):
     return pa.array(sorted(values), type=pa.string())
 
 
-def removed_examples(stage_dir: Path, reasons: list[str], per_reason: int = EXAMPLES_PER_REASON) -> dict:
-    """{reason: [{id, url, snippet}, ...]} with up to `per_reason` documents per reason."""
+def removed_examples(
+    stage_dir: Path,
+    reasons: list[str],
+    per_reason: int = EXAMPLES_PER_REASON,
+    clean: Callable[[str], str] | None = None,
+) -> dict:
+    """{reason: [{id, url, snippet}, ...]} with up to `per_reason` documents per reason.
+
+    `clean` rewrites the text and URL first (the pii stage's redaction, for a stage that runs
+    before it): the whole text, so that cutting the snippet cannot keep half of a value.
+    """
     out: dict[str, list[dict]] = {r: [] for r in reasons}
     wanted = set(reasons)
     if not wanted:
@@ -116,7 +125,10 @@ def removed_examples(stage_dir: Path, reasons: list[str], per_reason: int = EXAM
     for doc in iter_removed(stage_dir, wanted):
         r = doc["reason"]
         if r in wanted:
-            out[r].append({"id": doc.get("id"), "url": doc.get("url"), "snippet": snippet(doc.get("text"))})
+            text, url = doc.get("text") or "", doc.get("url")
+            if clean is not None:
+                text, url = clean(text), clean(url) if url else url
+            out[r].append({"id": doc.get("id"), "url": url, "snippet": snippet(text)})
             if len(out[r]) >= per_reason:
                 wanted.discard(r)
                 if not wanted:
@@ -310,14 +322,19 @@ def build_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
         if m is not None:
             stages.append(stage_summary(m))
             dirs.append(stage_dir)
+    # Stages before `pii` hold raw text: their examples are redacted as pii would, and the
+    # corpus mix starts at pii, so no original value reaches report.json or report.html.
+    pii_at = next((i for i, spec in enumerate(cfg.stages) if spec.name == "pii"), -1)
+    clean = _redaction(cfg.stages[pii_at].config) if pii_at >= 0 else None
     removals = {}
     for s, d in zip(stages, dirs):
         if s["reasons"]:
-            examples = removed_examples(d, list(s["reasons"]))
+            raw = s["position"] < pii_at
+            examples = removed_examples(d, list(s["reasons"]), clean=clean if raw else None)
             removals[s["dir"]] = {
                 r: {"count": n, "examples": examples.get(r, [])} for r, n in s["reasons"].items()
             }
-    mixes = [(d, corpus_mix(d)) for d in dirs]
+    mixes = [(d, corpus_mix(d)) for s, d in zip(stages, dirs) if s["position"] >= pii_at]
     mixes = [(d, m) for d, m in mixes if m is not None]
     mix = {"before": mixes[0][1], "after": mixes[-1][1]} if mixes else {"before": None, "after": None}
     if train_dir is None and (workdir / "train" / "metrics.jsonl").is_file():
@@ -352,6 +369,13 @@ def build_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
         "train": read_train_metrics(train_dir) if train_dir is not None else None,
         "config": cfg.to_dict(),
     }
+
+
+def _redaction(pii_config: Any) -> Callable[[str], str]:
+    from curate.stages.pii import build_redactor
+
+    redactor = build_redactor(pii_config)
+    return lambda text: redactor.redact(text)[0]
 
 
 def write_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:

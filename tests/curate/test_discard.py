@@ -116,3 +116,37 @@ def test_the_report_counts_replacements_per_type(tmp_path: Path) -> None:
         "docs_redacted": len(EMAILS),
     }
     assert "Personal data replaced" in (tmp_path / "run" / "report.html").read_text()
+
+
+def test_examples_of_stages_before_pii_are_redacted_in_the_report(tmp_path: Path) -> None:
+    inp = tmp_path / "in"
+    inp.mkdir()
+    rows = [
+        {"url": f"https://site.org/{i}?mail={e}", "text": f"Short note: mail {e} now."}
+        for i, e in enumerate(EMAILS)
+    ]
+    rows += [
+        {"url": f"https://site.org/long{i}", "text": "A long enough page about nothing much. " * 5}
+        for i in range(3)
+    ]
+    (inp / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        textwrap.dedent(f"""
+        name: early
+        workdir: {tmp_path / "run"}
+        input: {{paths: ["{inp}/*.jsonl"], format: jsonl}}
+        executor: {{type: local, workers: 1}}
+        stages:
+          - ingest: {{extractor: none}}
+          - filter: {{min_chars: 100}}
+          - pii: {{}}
+        """)
+    )
+    report = Pipeline(load_pipeline(path), verbose=False).run()
+    examples = report["removals"]["01_filter"]["too_short"]["examples"]
+    assert examples and all("<EMAIL>" in e["snippet"] and "<EMAIL>" in e["url"] for e in examples)
+    assert report["mix"]["before"]["stage"] == "02_pii"
+    for name in ("report.json", "report.html"):
+        page = (tmp_path / "run" / name).read_text()
+        assert not any(e in page for e in EMAILS), name

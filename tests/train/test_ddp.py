@@ -1,5 +1,5 @@
-"""Two CPU processes with gloo: DDP equals one process on the same global batch; FSDP2 equals DDP
-and resumes."""
+"""Two CPU processes with gloo: DDP equals one process on the same global batch; FSDP2 equals DDP,
+resumes, and its ranks agree on a spike seen by one of them."""
 
 from __future__ import annotations
 
@@ -8,17 +8,35 @@ import os
 import socket
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import torch.multiprocessing as mp
 
 from tests.train.util import make_data, tiny_config
 from train.checkpoint import latest_checkpoint, load_checkpoint
+from train.data import Batches
+from train.model import GPT
 from train.runtime import cleanup_distributed
 from train.trainer import train
 
 # per process 2 x 2 accumulated rows: the global batch is 8 rows, as in the single run below
 STEPS = ("max_steps=4", "eval_every=2", "ckpt_every=2", "batch_size=2", "tokens_per_step=128")
+
+
+def _poison_rank1_step3() -> None:
+    """Rank 1 alone gets an all-zero batch at step 3, on which the loss is NaN: a local fault."""
+    get, forward = Batches.get, GPT.forward
+
+    def get_poisoned(self, step, micro):
+        x, y = get(self, step, micro)
+        return (np.zeros_like(x), np.zeros_like(y)) if (self.rank, step) == (1, 2) else (x, y)
+
+    def forward_poisoned(self, idx, targets=None):
+        logits, loss = forward(self, idx, targets)
+        return logits, (loss * float("nan") if targets is not None and bool((idx == 0).all()) else loss)
+
+    Batches.get, GPT.forward = get_poisoned, forward_poisoned
 
 
 def _worker(rank: int, world: int, port: int, data: str, root: str) -> None:
@@ -30,14 +48,17 @@ def _worker(rank: int, world: int, port: int, data: str, root: str) -> None:
         ("ddp", ["parallel=ddp"], None),
         ("fsdp", ["parallel=fsdp"], None),
         ("fsdp_resumed", ["parallel=fsdp"], 2),  # stopped after step 2, then resumed to 4
+        ("fsdp_spike", ["parallel=fsdp"], None),  # last: it poisons rank 1's data
     ]:
+        if name == "fsdp_spike":
+            _poison_rank1_step3()
         cfg = tiny_config(Path(data), Path(root, name), *STEPS, *sets)
         first = train(cfg, stop_after=stop, log=print)
         losses, vals = first["losses"], first["val_losses"]
         if stop is not None:
             rest = train(cfg, log=print)
             losses, vals = losses + rest["losses"], vals + rest["val_losses"]
-        out[name] = [losses, vals]
+        out[name] = [[x if x == x else "nan" for x in losses], vals, first["events"]]
     cleanup_distributed()
     Path(root, f"rank{rank}.json").write_text(json.dumps(out))
 
@@ -57,12 +78,15 @@ def test_two_gloo_processes_ddp_equals_one_and_fsdp_equals_ddp(tmp_path: Path) -
     )
     ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2)]
     assert ranks[0] == ranks[1]  # logged losses are all-reduced means: every rank agrees
-    ddp, fsdp, resumed = (ranks[0][k] for k in ("ddp", "fsdp", "fsdp_resumed"))
+    ddp, fsdp, resumed, spiked = (ranks[0][k] for k in ("ddp", "fsdp", "fsdp_resumed", "fsdp_spike"))
     assert ddp[0] == pytest.approx(single["losses"], rel=1e-5)
     # FSDP reduce-scatters instead of all-reducing: the same math, summed in another order
     assert fsdp[0] == pytest.approx(ddp[0], rel=1e-5)
     assert [v for _, v in fsdp[1]] == pytest.approx([v for _, v in ddp[1]], rel=1e-5)
-    assert resumed == fsdp  # bit-exact resume from the gathered full state dict
+    assert resumed[:2] == fsdp[:2]  # bit-exact resume from the gathered full state dict
+    # one rank's NaN makes the all-reduced loss NaN on both: both skip step 3, no update applied
+    assert [(e["event"], e["step"], e["reason"]) for e in spiked[2]] == [("skip", 3, "non_finite_loss")]
+    assert spiked[0][:2] == fsdp[0][:2] and spiked[0][2] == "nan"
     states = {
         k: load_checkpoint(latest_checkpoint(tmp_path / k)) for k in ("one", "ddp", "fsdp", "fsdp_resumed")
     }

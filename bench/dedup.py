@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -144,7 +145,7 @@ def run_ours(inp: Path, work: Path, workers: int) -> dict:
     t1 = time.perf_counter()
     results = ex.map(run_shard_task, [ShardTask("dedup", cfg, ctx, "bench", s) for s in shards])
     assert all(r[0] == "done" for r in results), results
-    stats = stage.finalize(shards, ex.map)
+    stats = asdict(stage.finalize(shards, ex.map))
     t2 = time.perf_counter()
     ex.close()
     removed = pa.concat_tables(

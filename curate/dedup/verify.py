@@ -23,12 +23,13 @@ class ShingleJob:
     input: str
     rows: np.ndarray  # sorted row numbers within the shard
     ngram: int
+    t2s: bool = False  # the same normalisation as the signatures (traditional -> simplified)
 
 
 def shingle_sets(job: ShingleJob) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique shingle hashes of the given rows: (values, offsets) with len(rows) + 1 offsets."""
     texts = pq.read_table(job.input, columns=["text"]).column(0)
-    hashes, counts = batch_shingles(normalise_batch(texts.take(pa.array(job.rows))), job.ngram)
+    hashes, counts = batch_shingles(normalise_batch(texts.take(pa.array(job.rows)), job.t2s), job.ngram)
     vals, offs, start = [], [0], 0
     for c in counts:
         u = np.unique(hashes[start : start + c])
@@ -39,7 +40,13 @@ def shingle_sets(job: ShingleJob) -> tuple[np.ndarray, np.ndarray]:
 
 
 def verify_new_pairs(
-    edges: np.ndarray, offsets: np.ndarray, inputs: list[str], ngram: int, threshold: float, map_fn
+    edges: np.ndarray,
+    offsets: np.ndarray,
+    inputs: list[str],
+    ngram: int,
+    threshold: float,
+    map_fn,
+    t2s: bool = False,
 ) -> np.ndarray:
     """The rows of `edges` (global ordinals, all of this run) whose true Jaccard >= threshold."""
     if len(edges) == 0:
@@ -49,7 +56,7 @@ def verify_new_pairs(
     jobs, order = [], []
     for s in np.unique(shard):
         rows = involved[shard == s] - offsets[s]
-        jobs.append(ShingleJob(inputs[s], rows, ngram))
+        jobs.append(ShingleJob(inputs[s], rows, ngram, t2s))
         order.append(involved[shard == s])
     vals_all, offs_all, base = [], [], 0
     for vals, offs in map_fn(shingle_sets, jobs):

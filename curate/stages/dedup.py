@@ -313,7 +313,7 @@ class Dedup(MultiPassStage):
         keep = np.zeros(len(edges), bool)
         inner = edges[:, 0] >= first
         keep[inner] = verify_new_pairs(
-            edges[inner], offsets[:-1], [s.input for s in shards], mh.ngram, thr, map_fn
+            edges[inner], offsets[:-1], [s.input for s in shards], mh.ngram, thr, map_fn, self.config.t2s
         )
         if (~inner).any():  # against index documents: their text is gone, use the signatures
             pairs = np.flatnonzero(~inner)

@@ -213,3 +213,22 @@ def test_punctuation_taken_out_before_nfkc_normalises_to_what_is_taken_out_anywa
         if cjk_punct.match(c):
             assert unicodedata.category(c)[0] == "P", hex(cp)
             assert not _PUNCT.sub("", unicodedata.normalize("NFKC", c)).strip(), hex(cp)
+
+
+def test_verified_dedup_with_t2s_keeps_traditional_and_simplified_copies_together() -> None:
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from curate.dedup.verify import ShingleJob, shingle_sets
+
+    trad, simp = "這個選項說明了命令的執行過程。" * 4, "这个选项说明了命令的执行过程。" * 4
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "p.parquet"
+        pq.write_table(pa.table({"text": [trad, simp]}), path)
+        for t2s, same in ((False, False), (True, True)):
+            vals, offs = shingle_sets(ShingleJob(str(path), np.array([0, 1]), 5, t2s))
+            a, b = vals[offs[0] : offs[1]], vals[offs[1] : offs[2]]
+            assert np.array_equal(a, b) == same  # verify rebuilds the shingles the signatures used

@@ -89,7 +89,7 @@ def iter_removed(stage_dir: Path, reasons: set[str] | None = None) -> Iterator[d
         names = set(pf.schema_arrow.names)
         if "reason" not in names:
             continue
-        cols = [c for c in ("id", "url", "reason", "text") if c in names]
+        cols = [c for c in ("id", "url", "reason", "text", "lang") if c in names]
         for i in range(pf.num_row_groups):
             rg = pf.read_row_group(i, columns=["reason"])
             if reasons is not None:
@@ -128,7 +128,9 @@ def removed_examples(
             text, url = doc.get("text") or "", doc.get("url")
             if clean is not None:
                 text, url = clean(text), clean(url) if url else url
-            out[r].append({"id": doc.get("id"), "url": url, "snippet": snippet(text)})
+            out[r].append(
+                {"id": doc.get("id"), "url": url, "snippet": snippet(text), "lang": doc.get("lang")}
+            )
             if len(out[r]) >= per_reason:
                 wanted.discard(r)
                 if not wanted:
@@ -139,9 +141,12 @@ def removed_examples(
 # --------------------------------------------------------------------------- corpus mix
 
 
-def corpus_mix(stage_dir: Path) -> dict | None:
-    """Documents (and characters, when cheap) per language and per domain in a stage's kept shards."""
+def corpus_mix(stage_dir: Path, with_removed: bool = False) -> dict | None:
+    """Documents (and characters, when cheap) per language and per domain in a stage's kept shards
+    (and its removed ones: what went into the stage, for the mix before filtering)."""
     paths = sorted(stage_dir.glob("part-*.parquet"))
+    if with_removed:
+        paths += sorted((stage_dir / "removed").glob("part-*.parquet"))
     if not paths:
         return None
     with_chars = sum(p.stat().st_size for p in paths) <= MIX_CHARS_MAX_BYTES
@@ -334,9 +339,13 @@ def build_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
             removals[s["dir"]] = {
                 r: {"count": n, "examples": examples.get(r, [])} for r, n in s["reasons"].items()
             }
-    mixes = [(d, corpus_mix(d)) for s, d in zip(stages, dirs) if s["position"] >= pii_at]
-    mixes = [(d, m) for d, m in mixes if m is not None]
-    mix = {"before": mixes[0][1], "after": mixes[-1][1]} if mixes else {"before": None, "after": None}
+    # Before: what entered the first filter stage (kept + removed: language ID labels both), else
+    # the first stage with documents; after: what the last stage kept.
+    eligible = [(s, d) for s, d in zip(stages, dirs) if s["position"] >= pii_at]
+    first = next(((s, d) for s, d in eligible if s["stage"] == "filter"), eligible[0] if eligible else None)
+    before = corpus_mix(first[1], with_removed=first[0]["stage"] == "filter") if first else None
+    after = next((m for _, d in reversed(eligible) if (m := corpus_mix(d)) is not None), None)
+    mix = {"before": before, "after": after}
     if train_dir is None and (workdir / "train" / "metrics.jsonl").is_file():
         train_dir = workdir / "train"
     total_wall = sum(s["wall_seconds"] for s in stages)

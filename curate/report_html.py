@@ -14,7 +14,7 @@ from typing import Any
 COLORS = ["#3b6ea5", "#e07b39", "#5a9e4b", "#b04a5a", "#7d62a8", "#8c6d3f", "#3aa0a8", "#999999"]
 
 CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;max-width:1180px;
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","PingFang SC","Hiragino Sans","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif;margin:24px auto;max-width:1180px;
 color:#222;background:#fff;line-height:1.4}
 h1{margin-bottom:4px}h2{border-bottom:2px solid #3b6ea5;padding-bottom:3px;margin-top:34px}
 .meta{color:#666;font-size:13px}
@@ -204,7 +204,7 @@ def removals_section(report: dict) -> str:
         rows = []
         for reason, r in reasons.items():
             ex = "".join(
-                f'<div><span class="url">{esc(e["url"] or e["id"])}</span><div class="snip">'
+                f'<div><span class="url">{esc(e["url"] or e["id"])}</span><div class="snip"{_lang_attr(e)}>'
                 f"{esc(e['snippet']) or '<i>(empty text)</i>'}</div></div>"
                 for e in r["examples"]
             )
@@ -290,6 +290,12 @@ def extras_section(report: dict) -> str:
         parts.append(f"<h2>Tokens ({esc(t['stage'])})</h2>")
         parts.append(table(["", "tokens"], [[k, _cell(v)] for k, v in t.items() if k != "stage"]))
     return "".join(parts)
+
+
+def _lang_attr(example: dict) -> str:
+    """lang="zh" / "ja" on a snippet, so a browser picks Chinese or Japanese glyphs for Han."""
+    lang = example.get("lang")
+    return f' lang="{esc(lang)}"' if isinstance(lang, str) and lang.isalpha() and len(lang) <= 8 else ""
 
 
 def _cell(v: Any) -> Any:

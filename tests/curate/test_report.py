@@ -12,7 +12,6 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.manifest import Manifest
 from curate.pipeline import load_pipeline
 from curate.report import removed_examples, write_report
 from curate.runner import Pipeline
@@ -54,8 +53,9 @@ def test_report_json_funnel_removals_and_mix_match_the_shards(pipeline_yaml: Pat
     assert set(report["removals"]["00_ingest"]) == set(ingest["reasons"])
 
     before, after = report["mix"]["before"], report["mix"]["after"]
-    assert (before["stage"], after["stage"]) == ("00_ingest", "01_filter")
-    assert before["docs"] == ingest["kept"] and after["docs"] == filt["kept"]
+    # before: what went into the filter (kept + removed: language ID labels both); after: what it kept
+    assert (before["stage"], after["stage"]) == ("01_filter", "01_filter")
+    assert before["docs"] == filt["docs_in"] == ingest["kept"] and after["docs"] == filt["kept"]
     assert sum(after["lang"].values()) == after["docs"]
     assert sum(after["domain_top"].values()) + after["domain_other"] == after["docs"]
     assert after["chars"] == sum(len(t) for t in read_kept(workdir / "01_filter").column("text").to_pylist())
@@ -101,7 +101,7 @@ def test_removed_examples_reads_only_what_it_needs(tmp_path: Path) -> None:
     pq.write_table(table, stage_dir / "removed" / "part-00000.parquet", row_group_size=7)
     ex = removed_examples(stage_dir, ["common", "rare", "absent"], per_reason=2)
     assert [e["id"] for e in ex["common"]] == ["d0", "d1"]
-    assert ex["rare"] == [{"id": "rare", "url": "u-rare", "snippet": "the only rare one"}]
+    assert ex["rare"] == [{"id": "rare", "url": "u-rare", "snippet": "the only rare one", "lang": None}]
     assert ex["absent"] == []
 
 
@@ -227,3 +227,38 @@ def test_funnel_estimates_tokens_before_the_tokenizer_from_its_tokens_per_char()
     rows = funnel(stages)
     assert [r["tokens"] for r in rows] == [None, 10_000, 7_500, 7_500]
     assert [r.get("tokens_estimated") for r in rows] == [False, True, True, False]
+
+
+def test_chinese_and_japanese_in_the_report(tmp_path: Path) -> None:
+    """The mix before filtering has the languages language ID found; CJK examples carry lang=."""
+    from scripts.sample_cjk_text import JA_SENTENCES, ZH_SENTENCES
+
+    rows = [
+        {"url": f"https://zh.example.cn/{i}", "text": "".join(ZH_SENTENCES[i : i + 6])}
+        for i in range(0, 30, 6)
+    ]
+    rows += [
+        {"url": f"https://ja.example.jp/{i}", "text": "".join(JA_SENTENCES[i : i + 6])}
+        for i in range(0, 30, 6)
+    ]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    (tmp_path / "p.yaml").write_text(
+        textwrap.dedent(f"""
+        name: cjk
+        workdir: {tmp_path / "run"}
+        input: {{paths: ["{tmp_path / "in"}/*.jsonl"], format: jsonl}}
+        executor: {{type: local, workers: 1}}
+        stages:
+          - ingest: {{extractor: none}}
+          - filter: {{language: {{keep: [zh], min_score: 0.5}}}}
+        """)
+    )
+    _, report = run(tmp_path / "p.yaml")
+    assert report["mix"]["before"]["lang"] == {"zh": 5, "ja": 5} and report["mix"]["after"]["lang"] == {
+        "zh": 5
+    }
+    examples = report["removals"]["01_filter"]["language_not_kept"]["examples"]
+    assert examples and {e["lang"] for e in examples} == {"ja"}
+    page = (tmp_path / "run" / "report.html").read_text(encoding="utf-8")
+    assert '<div class="snip" lang="ja">' in page and examples[0]["snippet"][:20] in page

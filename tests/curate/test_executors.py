@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from curate.pipeline import load_pipeline
 from curate.manifest import Manifest
+from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
 from tests.curate.test_runner import output_digests, write_config
 from tests.warcs import small_crawl

@@ -206,16 +206,19 @@ class Pipeline:
                     prev_manifest = self._run_stage(stage, chash, prev_manifest, force=force)
                 else:
                     m = Manifest.load(stage.ctx.stage_dir)
+                    earlier = only_stage is not None and names.index(stage.name) < names.index(only_stage)
                     if not (m and m.complete and m.config_hash == chash):
-                        if only_stage is not None and names.index(stage.name) < names.index(only_stage):
+                        if earlier:
                             raise ConfigError(
                                 f"--stage {only_stage}: earlier stage {stage.name!r} is not complete; "
                                 "run without --stage first"
                             )
                         break
+                    if earlier and m.discarded and self._needed(plan, i):
+                        # the selected stage (or a discarded one before it) reads these outputs
+                        m = self._run_stage(stage, chash, prev_manifest, force=False)
                     prev_manifest = m
-            if only_stage is None:
-                self._discard_upstream(plan)
+            self._discard_upstream(plan)
             return write_report(self.cfg) if report else None
         finally:
             self.close()
@@ -244,13 +247,16 @@ class Pipeline:
         last = max((i for i, (stage, _) in enumerate(plan) if stage.discards_upstream()), default=-1)
         for stage, _ in plan[: max(last, 0)]:
             m = Manifest.load(stage.ctx.stage_dir)
-            if m is None or m.discarded:
+            if m is None:
+                continue
+            left = [p for p in sorted(stage.ctx.stage_dir.iterdir()) if p.name != MANIFEST]
+            if m.discarded and not left:
                 continue
             m.discarded = True
-            m.save(stage.ctx.stage_dir)  # first: a kill mid-delete leaves a stage that is recomputed
-            for path in sorted(stage.ctx.stage_dir.iterdir()):
-                if path.name != MANIFEST:
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+            m.save(stage.ctx.stage_dir)  # first: a kill mid-delete leaves a discarded stage, and
+            for path in left:  # the next run deletes what is left
+                fault_point("discard")
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
             if self.verbose:
                 log(f"{stage.ctx.stage_dir.name}: outputs discarded (raw text before the pii stage)")
 
@@ -279,6 +285,11 @@ class Pipeline:
             log(f"{sdir.name}: {why}; recomputing this stage")
             shutil.rmtree(sdir)
             manifest = None
+        elif manifest is None and sdir.exists():
+            # No manifest, yet files: a clear-out above killed after the manifest went (rmtree's
+            # order is the directory's), or an unreadable manifest. Nothing here is known to
+            # belong to this config, so no global pass may reuse it.
+            shutil.rmtree(sdir)
         sdir.mkdir(parents=True, exist_ok=True)
         for tmp in sdir.rglob("*.tmp-*"):  # leftovers of a killed run
             if tmp.is_dir():
@@ -300,7 +311,7 @@ class Pipeline:
             manifest.steps["prepare"] = {"started": True}  # `curate status`: partial, files kept
             manifest.save(sdir)
             fault_point("prepare")
-            stage.prepare(shards, self._map)
+            self._global_pass(stage, "prepare", shards)
             manifest.steps["prepare"] = {"done": True}
             manifest.save(sdir)
         pending = [s for s in shards if not manifest.shard_valid(sdir, s.name)]
@@ -319,7 +330,7 @@ class Pipeline:
                 f"({', '.join(n for n, _ in failures)}); fix the input and rerun to resume"
             )
         if multi_pass:
-            summary = summary_dict(stage.finalize(shards, self._map))
+            summary = summary_dict(self._global_pass(stage, "finalize", shards))
             manifest.steps["finalize"] = {"done": True, "summary": summary}
         manifest.seconds += time.perf_counter() - t0
         manifest.complete = True
@@ -331,6 +342,17 @@ class Pipeline:
                 f"errors {totals.errors} ({manifest.seconds:.1f}s)"
             )
         return manifest
+
+    def _global_pass(self, stage: MultiPassStage, name: str, shards: list[Shard]) -> Any:
+        """`prepare` or `finalize`; an error is a failure of the stage, one line naming it."""
+        try:
+            return getattr(stage, name)(shards, self._map)
+        except (ConfigError, StageFailed):
+            raise
+        except Exception as e:
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            detail = f"{type(e).__name__}: {e} ({Path(where.filename).name}:{where.lineno})"
+            raise StageFailed(f"stage {stage.name}: {name} failed: {detail}; fix it and rerun") from e
 
     def _run_shards(self, stage: Stage, chash: str, pending: list[Shard], manifest: Manifest) -> list:
         tasks = [ShardTask(stage.name, stage.config, stage.ctx, chash, s) for s in pending]

@@ -1,0 +1,104 @@
+"""Review of the runner: discard_raw with --stage and kill -9, a killed stale-stage clear-out,
+errors of a global pass as one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from curate.pipeline import load_pipeline
+from curate.runner import Pipeline, StageFailed
+from tests.curate.test_discard import EMAILS, config, digests, every_string, write_inputs
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str, fault: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "LLMCLI_FAULT"}
+    if fault:
+        env["LLMCLI_FAULT"] = fault
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_stage_option_recomputes_a_discarded_stage_it_needs(tmp_path: Path) -> None:
+    inp = write_inputs(tmp_path)
+    cfg = config(tmp_path, inp)
+    Pipeline(load_pipeline(cfg), verbose=False).run()
+    assert [p.name for p in (tmp_path / "run" / "00_ingest").iterdir()] == ["_manifest.json"]
+    # pii's config changes and only pii is asked for: its input (ingest, discarded) is recomputed
+    Pipeline(load_pipeline(cfg, ["pii.email=drop"]), verbose=False).run(only_stage="pii")
+    Pipeline(load_pipeline(cfg, ["pii.email=drop"]), verbose=False).run()
+    fresh = config(tmp_path, inp, "fresh")
+    Pipeline(load_pipeline(fresh, ["pii.email=drop"]), verbose=False).run()
+    assert digests(tmp_path / "run") == digests(tmp_path / "fresh")
+    assert [p.name for p in (tmp_path / "run" / "00_ingest").iterdir()] == ["_manifest.json"]
+
+
+def test_a_discard_killed_before_its_deletes_finishes_them_on_rerun(tmp_path: Path) -> None:
+    inp = write_inputs(tmp_path)
+    cfg = config(tmp_path, inp)
+    killed = cli("curate", "run", str(cfg), fault="discard:1")
+    assert killed.returncode == -9, killed.stderr
+    manifest = json.loads((tmp_path / "run" / "00_ingest" / "_manifest.json").read_text())
+    assert manifest["discarded"] and (tmp_path / "run" / "00_ingest" / "part-00000.parquet").exists()
+    rerun = cli("curate", "run", str(cfg))
+    assert rerun.returncode == 0, rerun.stderr
+    assert [p.name for p in (tmp_path / "run" / "00_ingest").iterdir()] == ["_manifest.json"]
+    assert not any(e in every_string(tmp_path / "run") for e in EMAILS)
+
+
+def resample_config(tmp_path: Path, inp: Path, workdir: str, share: float) -> Path:
+    path = tmp_path / f"{workdir}.yaml"
+    path.write_text(
+        textwrap.dedent(f"""
+        name: shares
+        workdir: {tmp_path / workdir}
+        input: {{paths: ["{inp}/*.jsonl"], format: jsonl}}
+        executor: {{type: local, workers: 1}}
+        stages:
+          - ingest: {{extractor: none}}
+          - resample: {{target_shares: {{site0.org: {share}, "*": {1 - share}}}}}
+        """)
+    )
+    return path
+
+
+def test_a_stale_stage_whose_clear_out_was_killed_reuses_nothing_of_its_old_config(tmp_path: Path) -> None:
+    inp = write_inputs(tmp_path)
+    Pipeline(load_pipeline(resample_config(tmp_path, inp, "run", 0.2)), verbose=False).run()
+    # The config changes; the rerun clears the stage directory (shutil.rmtree) and is killed after
+    # the manifest went but before the old config's _weights.json did.
+    (tmp_path / "run" / "01_resample" / "_manifest.json").unlink()
+    assert (tmp_path / "run" / "01_resample" / "_weights.json").exists()
+    Pipeline(load_pipeline(resample_config(tmp_path, inp, "run", 0.9)), verbose=False).run()
+    Pipeline(load_pipeline(resample_config(tmp_path, inp, "fresh", 0.9)), verbose=False).run()
+    assert digests(tmp_path / "run") == digests(tmp_path / "fresh")
+
+
+def test_an_error_in_a_global_pass_is_a_stage_failure_naming_the_stage(tmp_path: Path) -> None:
+    inp = write_inputs(tmp_path)
+    (inp / "no_index").mkdir()
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        textwrap.dedent(f"""
+        name: bad
+        workdir: {tmp_path / "run"}
+        input: {{paths: ["{inp}/*.jsonl"], format: jsonl}}
+        executor: {{type: local, workers: 1}}
+        stages:
+          - ingest: {{extractor: none}}
+          - dedup: {{against: ["{inp / "no_index"}"]}}
+        """)
+    )
+    with pytest.raises(StageFailed, match=r"stage dedup: .*no dedup index here"):
+        Pipeline(load_pipeline(path), verbose=False).run()
+    r = cli("curate", "run", str(path))
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "no dedup index here" in r.stderr

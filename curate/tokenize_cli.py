@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from curate.config import ExecutorConfig, InputConfig, PipelineConfig, StageSpec
@@ -37,11 +38,14 @@ def resolve_inputs(patterns: tuple[str, ...]) -> list[str]:
         out.extend(os.path.abspath(p) for p in found)
     for p in out:
         try:
-            names = pq.read_schema(p).names
+            schema = pq.read_schema(p)
         except Exception as e:  # pyarrow raises several types for a file that is not Parquet
             raise click.ClickException(f"{p}: not a readable Parquet file ({e})") from None
-        if "text" not in names:
-            raise click.ClickException(f"{p}: no `text` column (columns: {', '.join(names)})")
+        if "text" not in schema.names:
+            raise click.ClickException(f"{p}: no `text` column (columns: {', '.join(schema.names)})")
+        kind = schema.field("text").type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
+            raise click.ClickException(f"{p}: the `text` column holds {kind}, not strings")
     return out
 
 
@@ -173,9 +177,11 @@ def tokenize_cmd(
             seed=seed,
         )
         meta = run_tokenize(resolve_inputs(inputs), Path(out), cfg, workers)
-        if "nanogpt" in formats:
-            for split in ("train", "val", "test"):
-                write_headerless(out, split)
+        for split in ("train", "val", "test"):
+            # OUT holds this run's outputs only: a nanoGPT file of an earlier run (another
+            # tokenizer, a split that is now empty, or not asked for) would not match them.
+            if "nanogpt" not in formats or write_headerless(out, split) is None:
+                (Path(out) / f"{split}.bin").unlink(missing_ok=True)
     except (ValueError, ConfigError, StageFailed) as e:  # a bad tokenizer file, option or input: one line
         raise click.ClickException(str(e)) from None
     click.echo(

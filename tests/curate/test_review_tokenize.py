@@ -1,0 +1,34 @@
+"""Review of `llmcli tokenize` as a pipeline: reruns leave no stale nanoGPT file; bad text is one line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+
+from curate.tokenize_cli import tokenize_cmd
+from tests.curate.test_tokenize import make_corpus, run_cli, write_parquet
+
+
+def test_a_rerun_leaves_no_nanogpt_file_of_an_earlier_run(tmp_path: Path) -> None:
+    write_parquet(tmp_path / "in", make_corpus(2), files=2)
+    out = tmp_path / "out"
+    args = ["--input", str(tmp_path / "in"), "--out", str(out), "--vocab-size", "400"]
+    run_cli(*args, "--test-fraction", "0.2", "--format", "nanogpt")
+    assert (out / "test.bin").stat().st_size > 0
+    run_cli(*args, "--test-fraction", "0", "--format", "nanogpt")  # no test split any more
+    assert not list(out.glob("test_*.bin")) and not (out / "test.bin").exists()
+    assert (out / "train.bin").exists()
+    run_cli(*args[:4], "--vocab-size", "420")  # another tokenizer, no nanoGPT files asked for
+    assert not [p.name for p in out.glob("*.bin") if "_" not in p.name]
+
+
+def test_a_text_column_that_is_not_text_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    bad = tmp_path / "in" / "a.parquet"
+    pq.write_table(pa.table({"id": ["x", "y"], "text": [1, 2]}), bad)
+    r = CliRunner().invoke(tokenize_cmd, ["--input", str(bad), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.exception
+    assert str(bad) in r.output and "text" in r.output and "Traceback" not in r.output

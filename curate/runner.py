@@ -330,7 +330,7 @@ class Pipeline:
                 f"({', '.join(n for n, _ in failures)}); fix the input and rerun to resume"
             )
         if multi_pass:
-            summary = summary_dict(self._global_pass(stage, "finalize", shards))
+            summary = self._redacted(stage, summary_dict(self._global_pass(stage, "finalize", shards)))
             manifest.steps["finalize"] = {"done": True, "summary": summary}
         manifest.seconds += time.perf_counter() - t0
         manifest.complete = True
@@ -342,6 +342,27 @@ class Pipeline:
                 f"errors {totals.errors} ({manifest.seconds:.1f}s)"
             )
         return manifest
+
+    def _redacted(self, stage: Stage, summary: Any) -> Any:
+        """A summary of a stage before `pii` (raw text: a decontaminate example's URL, a resample
+        group), redacted as pii would, so that the manifest and the report hold no raw value."""
+        pii_at = next((i for i, spec in enumerate(self.cfg.stages) if spec.name == "pii"), -1)
+        if stage.ctx.position >= pii_at:
+            return summary
+        from curate.stages.pii import build_redactor
+
+        redactor = build_redactor(self.cfg.stages[pii_at].config)
+
+        def clean(v: Any) -> Any:
+            if isinstance(v, str):
+                return redactor.redact(v)[0]
+            if isinstance(v, list):
+                return [clean(x) for x in v]
+            if isinstance(v, dict):
+                return {clean(k): clean(x) for k, x in v.items()}
+            return v
+
+        return clean(summary)
 
     def _global_pass(self, stage: MultiPassStage, name: str, shards: list[Shard]) -> Any:
         """`prepare` or `finalize`; an error is a failure of the stage, one line naming it."""

@@ -102,3 +102,36 @@ def test_an_error_in_a_global_pass_is_a_stage_failure_naming_the_stage(tmp_path:
         Pipeline(load_pipeline(path), verbose=False).run()
     r = cli("curate", "run", str(path))
     assert r.returncode == 1 and "Traceback" not in r.stderr and "no dedup index here" in r.stderr
+
+
+def test_a_summary_of_a_stage_before_pii_holds_no_raw_value(tmp_path: Path) -> None:
+    question = "Write a function that returns the sum of the squares of every odd number in the list"
+    inp = tmp_path / "in"
+    inp.mkdir()
+    (inp / "bench.jsonl").write_text(json.dumps({"question": question, "answer": "sum of squares"}) + "\n")
+    rows = [
+        {"url": f"https://site.org/{i}?mail={e}", "text": f"Homework {i}: {question}. Mail {e}. " * 3}
+        for i, e in enumerate(EMAILS[:3])
+    ]
+    rows += [
+        {"url": f"https://site.org/ok{i}", "text": "An ordinary page about gardens. " * 5} for i in range(3)
+    ]
+    (inp / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        textwrap.dedent(f"""
+        name: early
+        workdir: {tmp_path / "run"}
+        input: {{paths: ["{inp}/a.jsonl"], format: jsonl}}
+        executor: {{type: local, workers: 1}}
+        stages:
+          - ingest: {{extractor: none}}
+          - decontaminate: {{benchmarks: [{{path: "{inp}/bench.jsonl"}}], ngram: 8}}
+          - pii: {{discard_raw: true}}
+        """)
+    )
+    report = Pipeline(load_pipeline(path), verbose=False).run()
+    (hits,) = report["contamination"]["benchmarks"]
+    assert hits["docs_dropped"] == 3 and hits["examples"]
+    assert all("<EMAIL>" in e["url"] for e in hits["examples"])
+    assert not any(e in every_string(tmp_path / "run") for e in EMAILS)  # manifests, report

@@ -320,13 +320,17 @@ def build_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
     """Everything the report shows, from what is on disk under the workdir (nothing is recomputed)."""
     load_stage_modules()
     workdir = cfg.workdir_path
-    stages, dirs = [], []
+    states = stage_states(cfg)
+    listed, stages, dirs = [], [], []
     for pos, spec in enumerate(cfg.stages):
         stage_dir = workdir / STAGES[spec.name].dirname(pos)
         m = Manifest.load(stage_dir)
         if m is not None:
-            stages.append(stage_summary(m))
-            dirs.append(stage_dir)
+            listed.append({**stage_summary(m), "state": states.get(stage_dir.name)})
+            # A stale stage's outputs follow from another config: listed, not counted as current.
+            if listed[-1]["state"] != "stale":
+                stages.append(listed[-1])
+                dirs.append(stage_dir)
     # Stages before `pii` hold raw text: their examples are redacted as pii would, and the
     # corpus mix starts at pii, so no original value reaches report.json or report.html.
     pii_at = next((i for i, spec in enumerate(cfg.stages) if spec.name == "pii"), -1)
@@ -354,7 +358,7 @@ def build_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
         "generated": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "workdir": str(workdir),
         "funnel": funnel(stages),
-        "stages": stages,
+        "stages": listed,
         "removals": removals,
         "mix": mix,
         **stage_sections(stages),
@@ -378,6 +382,18 @@ def build_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
         "train": read_train_metrics(train_dir) if train_dir is not None else None,
         "config": cfg.to_dict(),
     }
+
+
+def stage_states(cfg: PipelineConfig) -> dict[str, str]:
+    """{stage dir: done / partial / stale / pending}, as `curate status` says; {} when that cannot be
+    worked out (the inputs are gone): the report then shows what is on disk."""
+    from curate.runner import Pipeline
+
+    try:
+        return {r["dir"]: r["state"] for r in Pipeline(cfg, verbose=False).status()}
+    except Exception as e:
+        log(f"warning: report: stage states unknown ({type(e).__name__}: {e})")
+        return {}
 
 
 def _redaction(pii_config: Any) -> Callable[[str], str]:

@@ -347,6 +347,8 @@ def stage_details_section(report: dict) -> str:
         rows += [[f"summary: {k}", _cell(v)] for k, v in (s["summary"] or {}).items() if k not in shown]
         rows += [["error", m] for m in s["error_messages"]]
         state = "complete" if s["complete"] else "incomplete"
+        if s.get("state") == "stale":
+            state = "stale: from an earlier config, not counted above"
         parts.append(f"<h3>{esc(s['dir'])} <span class=meta>({state}, {fmt(s['shards'])} shards)</span></h3>")
         parts.append(table(["", "value"], rows) if rows else "<p class=meta>nothing else recorded</p>")
     return "".join(parts)

@@ -325,9 +325,11 @@ class Pipeline:
                 log(f"error: stage {stage.name}, shard {name} ({err['input']}): {err['error']}")
             manifest.seconds += time.perf_counter() - t0
             manifest.save(sdir)
+            first = failures[0][1]  # the line names a file at fault, not only a shard number
             raise StageFailed(
                 f"stage {stage.name}: {len(failures)} of {len(shards)} shards failed "
-                f"({', '.join(n for n, _ in failures)}); fix the input and rerun to resume"
+                f"({', '.join(n for n, _ in failures)}; {first['input']}: {first['error']}); "
+                "fix the input and rerun to resume"
             )
         if multi_pass:
             summary = self._redacted(stage, summary_dict(self._global_pass(stage, "finalize", shards)))

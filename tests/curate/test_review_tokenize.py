@@ -32,3 +32,33 @@ def test_a_text_column_that_is_not_text_is_one_line_naming_the_file(tmp_path: Pa
     r = CliRunner().invoke(tokenize_cmd, ["--input", str(bad), "--out", str(tmp_path / "o")])
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.exception
     assert str(bad) in r.output and "text" in r.output and "Traceback" not in r.output
+
+
+def test_a_corrupt_input_file_is_named_on_the_error_line(tmp_path: Path) -> None:
+    from curate.tokenization.bpe import train_tokenizer
+    from tests.curate.test_tokenize import WORDS
+
+    train_tokenizer(iter(WORDS), vocab_size=300).save(str(tmp_path / "tok.json"))
+    (tmp_path / "in").mkdir()
+    for k in range(2):
+        texts = [f"hello world number {i} with some words {k}" for i in range(2000)]
+        pq.write_table(
+            pa.table({"id": [f"d{k}-{i}" for i in range(2000)], "text": texts}),
+            tmp_path / "in" / f"{k}.parquet",
+        )
+    bad = tmp_path / "in" / "1.parquet"
+    data = bytearray(bad.read_bytes())
+    data[200:2000] = bytes(b ^ 0x5A for b in data[200:2000])  # the data pages, not the footer
+    bad.write_bytes(bytes(data))
+    args = [
+        "--input",
+        str(tmp_path / "in"),
+        "--out",
+        str(tmp_path / "o"),
+        "--tokenizer",
+        str(tmp_path / "tok.json"),
+    ]
+    r = CliRunner().invoke(tokenize_cmd, args)
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.exception
+    last = r.output.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and str(bad) in last, r.output

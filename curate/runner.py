@@ -109,6 +109,7 @@ class Pipeline:
         self.verbose = verbose
         self._executor: LocalExecutor | RayExecutor | None = None
         self._inputs: list[str] | None = None
+        self._only_stage: str | None = None
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -183,6 +184,7 @@ class Pipeline:
         if only_stage is not None and only_stage not in names:
             raise ConfigError(f"--stage {only_stage!r}: not in this pipeline; stages: {', '.join(names)}")
         _ = self.inputs  # fail on missing input before creating anything
+        self._only_stage = only_stage
         self.workdir.mkdir(parents=True, exist_ok=True)
         lock = open(self.workdir / ".lock", "w")
         try:
@@ -214,7 +216,11 @@ class Pipeline:
                                 "run without --stage first"
                             )
                         break
-                    if earlier and m.discarded and self._needed(plan, i):
+                    if (
+                        earlier
+                        and m.discarded
+                        and (self._needed(plan, i) or (force and self._feeds(plan, i)))
+                    ):
                         # the selected stage (or a discarded one before it) reads these outputs
                         m = self._run_stage(stage, chash, prev_manifest, force=False)
                     prev_manifest = m
@@ -239,6 +245,16 @@ class Pipeline:
             return True
         nxt = Manifest.load(plan[i + 1][0].ctx.stage_dir)
         return bool(nxt and nxt.discarded) and self._needed(plan, i + 1)
+
+    def _feeds(self, plan: list[tuple[Stage, str]], i: int) -> bool:
+        """With `--stage S --force`: S reads stage i's outputs, directly or through discarded stages."""
+        if i + 1 >= len(plan):
+            return False
+        nxt = plan[i + 1][0]
+        if nxt.name == self._only_stage:
+            return True
+        m = Manifest.load(nxt.ctx.stage_dir)
+        return bool(m and m.discarded) and self._feeds(plan, i + 1)
 
     def _discard_upstream(self, plan: list[tuple[Stage, str]]) -> None:
         """Delete the outputs of the stages before one that asks for it, once every stage is done."""

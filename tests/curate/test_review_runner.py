@@ -40,6 +40,11 @@ def test_stage_option_recomputes_a_discarded_stage_it_needs(tmp_path: Path) -> N
     Pipeline(load_pipeline(fresh, ["pii.email=drop"]), verbose=False).run()
     assert digests(tmp_path / "run") == digests(tmp_path / "fresh")
     assert [p.name for p in (tmp_path / "run" / "00_ingest").iterdir()] == ["_manifest.json"]
+    # --force on the stage right after a discarded one: that one is recomputed for it, and
+    # discarded again once the run is complete
+    Pipeline(load_pipeline(cfg, ["pii.email=drop"]), verbose=False).run(only_stage="pii", force=True)
+    assert digests(tmp_path / "run") == digests(tmp_path / "fresh")
+    assert [p.name for p in (tmp_path / "run" / "00_ingest").iterdir()] == ["_manifest.json"]
 
 
 def test_a_discard_killed_before_its_deletes_finishes_them_on_rerun(tmp_path: Path) -> None:

@@ -84,6 +84,8 @@ def run_shard_task(task: ShardTask) -> tuple[str, str, dict]:
         for rel, tmp in outputs.items():
             files[rel] = describe_file(Path(tmp), rel)
             os.replace(tmp, task.ctx.stage_dir / rel)  # atomic: a shard file is whole or absent
+            if os.path.lexists(tmp):  # rename(2) does nothing between two links of one file (a
+                os.unlink(tmp)  # hard-linked input, already in place from a killed attempt)
         fault_point("shard_renamed")
     except Exception as e:  # a bad shard fails that shard by name, not the whole run
         where = traceback.extract_tb(e.__traceback__)[-1]

@@ -140,3 +140,25 @@ def test_a_summary_of_a_stage_before_pii_holds_no_raw_value(tmp_path: Path) -> N
     assert hits["docs_dropped"] == 3 and hits["examples"]
     assert all("<EMAIL>" in e["url"] for e in hits["examples"])
     assert not any(e in every_string(tmp_path / "run") for e in EMAILS)  # manifests, report
+
+
+def test_a_hard_linked_shard_redone_after_a_kill_leaves_no_temporary_file(tmp_path: Path) -> None:
+    inp = write_inputs(tmp_path)
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        textwrap.dedent(f"""
+        name: linked
+        workdir: {tmp_path / "run"}
+        input: {{paths: ["{inp}/*.jsonl"], format: jsonl}}
+        executor: {{type: local, workers: 1}}
+        stages:
+          - ingest: {{extractor: none}}
+          - tokenize: {{vocab_size: 300}}
+        """)
+    )
+    # tokenize's shard renamed into place (a hard link of its input), its manifest entry not written
+    killed = cli("curate", "run", str(path), fault="shard_renamed:2")
+    assert killed.returncode == -9, killed.stderr
+    rerun = cli("curate", "run", str(path))
+    assert rerun.returncode == 0, rerun.stderr
+    assert not [p.name for p in (tmp_path / "run").rglob("*.tmp-*")]

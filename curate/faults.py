@@ -2,7 +2,8 @@
 time `point` is reached. Points: `doc` (while a shard is being written), `shard_renamed` (shard
 files in place, manifest entry not yet written), `shard_recorded` (after the manifest entry),
 `prepare` (a multi-pass stage's global pass starts), `dedup_pass` (after each of dedup's passes),
-`decontaminate_index` (the benchmark index saved), `pack` (tokenize's final pack, between moves).
+`decontaminate_index` (the benchmark index saved), `pack` (tokenize's final pack, between moves),
+`discard` (before each delete of a stage's raw-text outputs, `pii: {discard_raw: true}`).
 Unset in normal runs, where this costs one dict lookup per call.
 """
 

@@ -101,7 +101,7 @@ class Manifest:
         A shard that kept nothing has no file and is left out (no zero-row Parquet files).
         """
         out = []
-        for name, entry in sorted(self.shards.items()):
+        for name, entry in sorted(self.shards.items(), key=lambda kv: int(kv[0].removeprefix("part-"))):
             rel = f"{name}.parquet"
             info = entry.get("files", {}).get(rel)
             if entry.get("status") == "done" and info is not None:

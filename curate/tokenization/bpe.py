@@ -55,7 +55,10 @@ def training_texts(paths: Sequence[str | Path], spec: TrainingSample) -> Iterato
         has_id = "id" in pf.schema_arrow.names
         row = 0
         for g in range(pf.num_row_groups):
-            table = pf.read_row_group(g, columns=["id", "text"] if has_id else ["text"])
+            try:
+                table = pf.read_row_group(g, columns=["id", "text"] if has_id else ["text"])
+            except (OSError, ValueError) as e:  # pyarrow's read errors do not name the file
+                raise ValueError(f"{p}: row group {g} cannot be read ({e})") from None
             ids = table.column("id").to_pylist() if has_id else None
             for i, text in enumerate(table.column("text").to_pylist()):
                 doc_id = ids[i] if ids is not None else f"{Path(p).name}:{row + i}"

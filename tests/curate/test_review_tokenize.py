@@ -62,3 +62,19 @@ def test_a_corrupt_input_file_is_named_on_the_error_line(tmp_path: Path) -> None
     assert r.exit_code == 1 and isinstance(r.exception, SystemExit), r.exception
     last = r.output.strip().splitlines()[-1]
     assert last.startswith("Error: ") and str(bad) in last, r.output
+
+
+def test_a_corrupt_input_read_while_training_the_tokenizer_is_named(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    texts = [f"hello world number {i} with some words" for i in range(2000)]
+    bad = tmp_path / "in" / "0.parquet"
+    pq.write_table(pa.table({"id": [f"d{i}" for i in range(2000)], "text": texts}), bad)
+    data = bytearray(bad.read_bytes())
+    data[200:2000] = bytes(b ^ 0x5A for b in data[200:2000])
+    bad.write_bytes(bytes(data))
+    r = CliRunner().invoke(
+        tokenize_cmd, ["--input", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--vocab-size", "300"]
+    )
+    assert r.exit_code == 1, r.output
+    last = r.output.strip().splitlines()[-1]
+    assert last.startswith("Error: ") and f"{bad}: row group 0 cannot be read" in last, r.output

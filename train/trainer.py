@@ -240,32 +240,32 @@ def train(
                 scaler.update()
                 optimizer.zero_grad(set_to_none=True)
                 dt = meter.stop(prefetch.wait_s - wait0)
-                step = step + 1  # from here on: the number of steps done
+                done = step + 1  # steps done, the number logged and checkpointed
                 summary["losses"].append(loss)
-                summary["step"] = step
+                summary["step"] = done
 
                 # one log line and one metrics record per step; a skip (and rollback) as events
                 if verdict is None:
-                    record, line = meter.record(step, loss, lr, norm, dt)
-                    if step % cfg.log_every == 0 or step == cfg.max_steps:
+                    record, line = meter.record(done, loss, lr, norm, dt)
+                    if done % cfg.log_every == 0 or done == cfg.max_steps:
                         say(line)
                 else:
-                    events = skip_or_rollback(step, verdict, loss, norm, lr, state, say)
+                    events = skip_or_rollback(done, verdict, loss, norm, lr, state, say)
                     for event in events[:-1]:
                         metrics.write(event)
                     record = events[-1]  # the skip, or the rollback it triggered
                     summary["events"] += events
-                final = step == cfg.max_steps
-                if batches.val is not None and ((cfg.eval_every and step % cfg.eval_every == 0) or final):
+                final = done == cfg.max_steps
+                if batches.val is not None and ((cfg.eval_every and done % cfg.eval_every == 0) or final):
                     record["val_loss"] = evaluate(model, batches, cfg, rt)
-                    summary["val_losses"].append((step, record["val_loss"]))
-                    say(f"step {step}/{cfg.max_steps} | val loss {record['val_loss']:.4f}")
+                    summary["val_losses"].append((done, record["val_loss"]))
+                    say(f"step {done}/{cfg.max_steps} | val loss {record['val_loss']:.4f}")
                 metrics.write(record)
 
                 # checkpoint on schedule, at the end, and before leaving early
-                stopping = any_rank(stop.set or stop_after == step, rt)
-                if final or stopping or (cfg.ckpt_every and step % cfg.ckpt_every == 0):
-                    path = state.save(step)
+                stopping = any_rank(stop.set or stop_after == done, rt)
+                if final or stopping or (cfg.ckpt_every and done % cfg.ckpt_every == 0):
+                    path = state.save(done)
                     if path is not None and (final or stopping):
                         say(f"checkpoint: {path}")
                 if rt.master and ("val_loss" in record or "event" in record or final or stopping):
@@ -273,7 +273,7 @@ def train(
                 if stopping:
                     summary["stopped"] = True
                     if stop.set:
-                        say(f"stopped by SIGTERM after step {step}; rerun the same command to resume")
+                        say(f"stopped by SIGTERM after step {done}; rerun the same command to resume")
                     break
     finally:
         prefetch.close()

@@ -167,3 +167,34 @@ def test_eval_errors_are_one_line(run: Path, tokens: Path, tmp_path: Path) -> No
     bad = runner.invoke(main, ["eval", "--model", str(empty), "--data", str(tokens)])
     assert bad.exit_code != 0 and "neither a run directory" in bad.output
     assert "Traceback" not in missing.output + bad.output
+
+
+def test_tokenize_train_eval_on_the_test_split(tmp_path: Path) -> None:
+    """The chain as a user runs it: `llmcli tokenize --test-fraction`, `llmcli train`, `llmcli eval
+    --split test`: every test token but each shard's first is predicted once."""
+    rng = np.random.default_rng(1)
+    texts = [" ".join(DOCS[k][0] for k in rng.integers(0, len(DOCS), size=3)) for _ in range(300)]
+    pq.write_table(pa.table({"id": [f"d{i}" for i in range(300)], "text": texts}), tmp_path / "docs.parquet")
+    runner = CliRunner()
+    tok_dir = tmp_path / "tokens"
+    args = ["--input", str(tmp_path / "docs.parquet"), "--out", str(tok_dir), "--vocab-size", "300"]
+    done = runner.invoke(main, ["tokenize", *args, "--val-fraction", "0.1", "--test-fraction", "0.1"])
+    assert done.exit_code == 0, done.output
+    sets = [
+        "max_steps=5",
+        "eval_every=0",
+        f"out_dir={tmp_path / 'run'}",
+        "model.block_size=64",
+        "block_size=32",
+    ]
+    sets += ["model.n_layer=2", "model.n_head=2", "model.n_embd=32", "batch_size=4"]
+    done = runner.invoke(main, ["train", "--data", str(tok_dir), *[x for s in sets for x in ("--set", s)]])
+    assert done.exit_code == 0, done.output
+    done = runner.invoke(
+        main, ["eval", "--model", str(tmp_path / "run"), "--data", str(tok_dir), "--split", "test"]
+    )
+    assert done.exit_code == 0, done.output
+    got = json.loads((tmp_path / "run" / "eval_test.json").read_text())
+    meta = json.loads((tok_dir / "meta.json").read_text())
+    assert got["tokens"] == meta["test_tokens"] - len(meta["shards"]["test"]) > 0
+    assert got["block_size"] == 32 and got["bpb"] > 0 and got["split"] == "test"

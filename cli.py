@@ -128,7 +128,9 @@ def curate_report(config: str, overrides: tuple[str, ...], train_dir: str | None
     cfg = load_pipeline(config, overrides)
     if not cfg.workdir_path.is_dir():
         raise ConfigError(f"{cfg.workdir_path}: no run yet; run `llmcli curate run {config}` first")
-    write_report(cfg, train_dir=train_dir)
+    from curate.runner import Pipeline
+
+    write_report(cfg, train_dir=train_dir, states=Pipeline(cfg, verbose=False).stage_states())
     click.echo(f"report: {cfg.workdir_path / 'report.json'}")
     click.echo(f"report: {cfg.workdir_path / 'report.html'}")
 

@@ -316,11 +316,17 @@ def read_train_metrics(train_dir: Path) -> dict | None:
 # --------------------------------------------------------------------------- the report
 
 
-def build_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
-    """Everything the report shows, from what is on disk under the workdir (nothing is recomputed)."""
+def build_report(
+    cfg: PipelineConfig, train_dir: Path | None = None, states: dict[str, str] | None = None
+) -> dict:
+    """Everything the report shows, from what is on disk under the workdir (nothing is recomputed).
+
+    `states` is {stage dir: done / partial / stale / pending} as `curate status` says (the runner
+    knows; the report does not import it); without it every stage on disk counts as current.
+    """
     load_stage_modules()
     workdir = cfg.workdir_path
-    states = stage_states(cfg)
+    states = states or {}
     listed, stages, dirs = [], [], []
     for pos, spec in enumerate(cfg.stages):
         stage_dir = workdir / STAGES[spec.name].dirname(pos)
@@ -384,18 +390,6 @@ def build_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
     }
 
 
-def stage_states(cfg: PipelineConfig) -> dict[str, str]:
-    """{stage dir: done / partial / stale / pending}, as `curate status` says; {} when that cannot be
-    worked out (the inputs are gone): the report then shows what is on disk."""
-    from curate.runner import Pipeline
-
-    try:
-        return {r["dir"]: r["state"] for r in Pipeline(cfg, verbose=False).status()}
-    except Exception as e:
-        log(f"warning: report: stage states unknown ({type(e).__name__}: {e})")
-        return {}
-
-
 def _redaction(pii_config: Any) -> Callable[[str], str]:
     from curate.stages.pii import build_redactor
 
@@ -403,9 +397,11 @@ def _redaction(pii_config: Any) -> Callable[[str], str]:
     return lambda text: redactor.redact(text)[0]
 
 
-def write_report(cfg: PipelineConfig, train_dir: Path | None = None) -> dict:
+def write_report(
+    cfg: PipelineConfig, train_dir: Path | None = None, states: dict[str, str] | None = None
+) -> dict:
     """(Re)write workdir/report.json and workdir/report.html; returns the report."""
-    report = build_report(cfg, Path(train_dir) if train_dir is not None else None)
+    report = build_report(cfg, Path(train_dir) if train_dir is not None else None, states)
     atomic_write_text(cfg.workdir_path / "report.json", json.dumps(report, indent=1, default=str))
     try:
         from curate.report_html import render_html

@@ -227,7 +227,7 @@ class Pipeline:
                         m = self._run_stage(stage, chash, prev_manifest, force=False)
                     prev_manifest = m
             self._discard_upstream(plan)
-            return write_report(self.cfg) if report else None
+            return write_report(self.cfg, states=self.stage_states()) if report else None
         finally:
             self.close()
             lock.close()
@@ -438,6 +438,14 @@ class Pipeline:
         return failures
 
     # ----------------------------------------------------------------- status
+    def stage_states(self) -> dict[str, str]:
+        """{stage dir: state} for the report; {} when that cannot be worked out (inputs gone)."""
+        try:
+            return {r["dir"]: r["state"] for r in self.status()}
+        except Exception as e:
+            log(f"warning: report: stage states unknown ({type(e).__name__}: {e})")
+            return {}
+
     def status(self) -> list[dict]:
         rows = []
         stale_before = False

@@ -41,6 +41,8 @@ DOCS_SCHEMA = pa.schema(
         pa.field("split", pa.int8()),  # 0 train, 1 val, 2 test
         pa.field("row", pa.int64()),  # row in the input shard
         pa.field("length", pa.int64()),  # text tokens, the EOT before them not counted
+        pa.field("domain", pa.string()),  # for eval per domain and language (null without the column)
+        pa.field("lang", pa.string()),
     ]
 )
 INDEX_SCHEMA = pa.schema(
@@ -50,8 +52,11 @@ INDEX_SCHEMA = pa.schema(
         pa.field("shard", pa.int32()),
         pa.field("offset", pa.int64()),
         pa.field("length", pa.int64()),
+        pa.field("domain", pa.string()),
+        pa.field("lang", pa.string()),
     ]
 )
+META_COLUMNS = ("domain", "lang")  # carried from the documents into the index when they have them
 COPY_CHUNK = 1 << 24  # tokens copied per write while packing
 
 
@@ -83,17 +88,26 @@ class PartResult:
     chars: int
 
 
-def _row_groups(path: str | Path) -> Iterator[tuple[list[str], list[str | None]]]:
-    """(ids, texts) per row group, read one group ahead in a thread so reading overlaps encoding."""
+def _row_groups(path: str | Path) -> Iterator[tuple[list[str], list[str | None], pa.Table]]:
+    """(ids, texts, domain/lang table) per row group, read one group ahead in a thread so reading
+    overlaps encoding."""
     pf = pq.ParquetFile(path)
-    has_id = "id" in pf.schema_arrow.names
+    names = pf.schema_arrow.names
+    has_id = "id" in names
+    meta_cols = [c for c in META_COLUMNS if c in names]
     name = Path(path).name
 
-    def read(g: int, start: int) -> tuple[list[str], list[str | None]]:
-        table = pf.read_row_group(g, columns=["id", "text"] if has_id else ["text"])
+    def read(g: int, start: int) -> tuple[list[str], list[str | None], pa.Table]:
+        table = pf.read_row_group(g, columns=(["id"] if has_id else []) + ["text"] + meta_cols)
         texts = table.column("text").to_pylist()
         ids = table.column("id").to_pylist() if has_id else [f"{name}:{start + i}" for i in range(len(texts))]
-        return ids, texts
+        meta = pa.table(
+            {
+                c: table.column(c).cast(pa.string()) if c in meta_cols else pa.nulls(len(texts), pa.string())
+                for c in META_COLUMNS
+            }
+        )
+        return ids, texts, meta
 
     starts = np.concatenate(
         [[0], np.cumsum([pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)])]
@@ -158,7 +172,7 @@ def encode_part(
     result = PartResult(files, 0, [], {s: 0 for s in SPLITS}, 0)
     row = 0
     try:
-        for ids, texts in _row_groups(path):
+        for ids, texts, meta in _row_groups(path):
             texts = [t or "" for t in texts]
             tokens = encoder.encode(texts)  # per document, its ids as the bytes of a `dtype` array
             lens = np.fromiter(map(len, tokens), np.int64, len(tokens)) // dtype.itemsize
@@ -180,6 +194,7 @@ def encode_part(
                         "split": pa.array(codes),
                         "row": pa.array(row + np.flatnonzero(keep)),
                         "length": pa.array(lens[keep]),
+                        **{c: meta.column(c).filter(pa.array(keep)) for c in META_COLUMNS},
                     },
                     schema=DOCS_SCHEMA,
                 )
@@ -240,7 +255,7 @@ def pack(
         shutil.rmtree(leftover, ignore_errors=True)
     tmp = out_dir / f".pack.tmp-{os.getpid()}"
     tmp.mkdir()
-    docs = [pq.read_table(p.with_name(p.name + ".docs.parquet")) for p in parts]
+    docs = [_with_meta(pq.read_table(p.with_name(p.name + ".docs.parquet"))) for p in parts]
     table = pa.concat_tables(docs) if docs else DOCS_SCHEMA.empty_table()
     split_col = table.column("split").to_numpy()
     lengths = table.column("length").to_numpy()
@@ -276,6 +291,7 @@ def pack(
             "shard": pa.array(shard_of),
             "offset": pa.array(offset_of),
             "length": pa.array(lengths, pa.int64()),
+            **{c: table.column(c) for c in META_COLUMNS},
         },
         schema=INDEX_SCHEMA,
     )
@@ -293,6 +309,14 @@ def pack(
     atomic_write_text(out_dir / "meta.json", json.dumps(meta, indent=1, sort_keys=True))
     tmp.rmdir()
     return meta
+
+
+def _with_meta(docs: pa.Table) -> pa.Table:
+    """A part's document table with domain and lang (null in parts encoded before they were kept)."""
+    for c in META_COLUMNS:
+        if c not in docs.column_names:
+            docs = docs.append_column(c, pa.nulls(docs.num_rows, pa.string()))
+    return docs.select(DOCS_SCHEMA.names).cast(DOCS_SCHEMA)
 
 
 def _copy_split(

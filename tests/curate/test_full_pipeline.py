@@ -65,6 +65,12 @@ def test_web_pipeline_on_the_sample_crawl(tmp_path: Path, sample_crawl_dir: Path
         rows = [r for r in index.to_pylist() if r["split"] == split]
         assert header_total == sum(r["length"] + 1 for r in rows)  # + one end-of-text per document
     assert index.num_rows == by_stage["tokenize"]["kept"]
+    # the index carries each document's domain and language (CONTRACT), for eval per domain / language
+    kept_files = sorted((run / by_stage["tokenize"]["dir"]).glob("part-*.parquet"))
+    docs = [d for p in kept_files for d in pq.read_table(p, columns=["id", "domain", "lang"]).to_pylist()]
+    want = {d["id"]: (d["domain"], d["lang"]) for d in docs}
+    got = {r["id"]: (r["domain"], r["lang"]) for r in index.to_pylist()}
+    assert got == want and {lang for _, lang in got.values()} == {"en"}
 
     # Every Parquet file of the run loads with Hugging Face `datasets`, as the CONTRACT promises:
     # a zero-row file would fail it ("BatchSize must be greater than 0"), so none is written.

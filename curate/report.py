@@ -277,6 +277,21 @@ def funnel(stages: list[dict]) -> list[dict]:
 # --------------------------------------------------------------------------- training
 
 
+def read_evals(train_dir: Path) -> list[dict]:
+    """The `llmcli eval` results a run folder holds (`eval_<split>.json`), with their per-domain and
+    per-language rows; a file that does not parse is passed over."""
+    out = []
+    for path in sorted(Path(train_dir).glob("eval_*.json")):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("loss"), (int, float)):
+            keys = ("split", "step", "tokens", "loss", "ppl", "bpb", "by_domain", "by_lang")
+            out.append({"file": path.name, **{k: rec.get(k) for k in keys}})
+    return out
+
+
 def read_train_metrics(train_dir: Path) -> dict | None:
     """Loss, val-loss and throughput series from a training run's `metrics.jsonl`."""
     path = Path(train_dir) / "metrics.jsonl"
@@ -386,6 +401,7 @@ def build_report(
             ],
         },
         "train": read_train_metrics(train_dir) if train_dir is not None else None,
+        "eval": read_evals(train_dir) if train_dir is not None else [],
         "config": cfg.to_dict(),
     }
 

@@ -335,7 +335,23 @@ def train_section(report: dict) -> str:
         ["steps", "final loss", "final val loss", "best val loss", "mean tokens/s"],
         [[tr["steps"], tr["final_loss"], tr["final_val_loss"], tr["best_val_loss"], tr["mean_tok_s"]]],
     )
-    return f"<h2>Training ({esc(tr['dir'])})</h2>{t}{training_svg(tr)}"
+    return f"<h2>Training ({esc(tr['dir'])})</h2>{t}{training_svg(tr)}{eval_tables(report.get('eval') or [])}"
+
+
+def eval_tables(evals: list[dict]) -> str:
+    """`llmcli eval` results: one row per split, then per domain and per language."""
+    if not evals:
+        return ""
+    cols = ["tokens", "loss", "ppl", "bpb"]
+    rows = [[e["split"], e["step"], *[e[c] for c in cols]] for e in evals]
+    parts = ["<h3>Held-out evaluation (llmcli eval)</h3>", table(["split", "step", *cols], rows)]
+    for e in evals:
+        for key, title in (("by_domain", "domain"), ("by_lang", "language")):
+            groups = e.get(key) or {}
+            if groups:
+                body = [[name, *[g.get(c) for c in cols]] for name, g in groups.items()]
+                parts.append(f"<h3>{esc(e['split'])} by {title}</h3>" + table([title, *cols], body))
+    return "".join(parts)
 
 
 def stage_details_section(report: dict) -> str:

@@ -188,7 +188,14 @@ def test_training_curves_in_the_report_and_the_run_folder(pipeline_yaml: Path, t
     lines.append(json.dumps({"step": 19, "val_loss": 3.4}))
     lines.append('{"step": 20, "lo')  # cut short by a kill
     (train_dir / "metrics.jsonl").write_text("\n".join(lines))
+    held_out = {"split": "test", "step": 19, "tokens": 4096, "loss": 3.25, "ppl": 25.79, "bpb": 1.234,
+                "by_domain": {"docs.example": {"tokens": 96, "loss": 3.5, "ppl": 33.1, "bpb": 1.3}}, "by_lang": {}}  # fmt: skip
+    (train_dir / "eval_test.json").write_text(json.dumps(held_out))
+    (train_dir / "eval_val.json").write_text('{"split": "val", "lo')  # cut short: passed over
     report = write_report(pipeline.cfg, train_dir=train_dir)
+    assert [e["split"] for e in report["eval"]] == ["test"] and report["eval"][0]["bpb"] == 1.234
+    page = (pipeline.workdir / "report.html").read_text()
+    assert "Held-out evaluation" in page and "docs.example" in page and "1.234" in page
     tr = report["train"]
     assert tr["steps"] == 19 and len(tr["loss"]) == 20
     assert abs(tr["final_loss"] - 3.1) < 1e-9 and tr["final_val_loss"] == 3.4 and tr["best_val_loss"] == 3.4

@@ -209,7 +209,6 @@ class Pipeline:
                 if selected:
                     prev_manifest = self._run_stage(stage, chash, prev_manifest, force=force)
                 else:
-                    m = Manifest.load(stage.ctx.stage_dir)
                     earlier = only_stage is not None and names.index(stage.name) < names.index(only_stage)
                     if not (m and m.complete and m.config_hash == chash):
                         if earlier:

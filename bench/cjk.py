@@ -52,6 +52,7 @@ from curate.dedup.minhash import band_hashes, batch_shingles, minhash, normalise
 from curate.filters import QUALITY_FAMILIES, DocView  # noqa: E402
 from curate.filters.language import LanguageConfig, LanguageFilter  # noqa: E402
 from curate.filters.profiles import FINEWEB2  # noqa: E402
+from curate.stages.dedup import MinhashConfig  # noqa: E402
 from curate.text.normalize import normalize_text  # noqa: E402
 from curate.text.normalize import words as norm_words  # noqa: E402
 from curate.text.words import CJK_CHAR, cjk_fraction  # noqa: E402
@@ -214,9 +215,17 @@ def edit(text: str, fraction: float, rng: random.Random) -> str:
     return header + "\n" + "".join(chars) + f"\n© {rng.randint(2000, 2025)} 版权所有"
 
 
-def our_bands(texts: list[str]) -> np.ndarray:
+def our_bands(texts: list[str], seed: int = 1) -> np.ndarray:
     hashes, counts = batch_shingles(normalise_batch(texts), NGRAM)
-    return band_hashes(minhash(hashes, counts, BANDS * ROWS, 1), BANDS, ROWS).T  # (n, bands)
+    return band_hashes(minhash(hashes, counts, BANDS * ROWS, seed), BANDS, ROWS).T  # (n, bands)
+
+
+def our_candidates(texts: list[str], seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(band keys (n, bands), signatures): the dedup stage's candidates are pairs sharing a band
+    whose signatures agree on at least MinhashConfig().estimate_floor of their values."""
+    hashes, counts = batch_shingles(normalise_batch(texts), NGRAM)
+    sig = minhash(hashes, counts, BANDS * ROWS, seed)
+    return band_hashes(sig, BANDS, ROWS).T, sig
 
 
 def datatrove_bands(texts: list[str], lang: str) -> np.ndarray:
@@ -234,24 +243,6 @@ def datatrove_bands(texts: list[str], lang: str) -> np.ndarray:
     return np.array(out)
 
 
-def band_agreement(pairs: list[tuple[str, str]], seeds: int = 40) -> None:
-    """Over many seeds: how often a pair's signatures agree on a whole band, against what rows
-    agreeing independently would give (14 * r^8 for a row agreement r)."""
-    texts = [t for pair in pairs for t in pair]
-    hashes, counts = batch_shingles(normalise_batch(texts), NGRAM)
-    rows = bands = 0.0
-    for seed in range(1, seeds + 1):
-        sig = minhash(hashes, counts, BANDS * ROWS, seed)
-        eq = sig[0::2] == sig[1::2]  # (pairs, hashes)
-        rows += eq.mean()
-        bands += eq.reshape(len(pairs), BANDS, ROWS).all(axis=2).sum(axis=1).mean()
-    r, b = rows / seeds, bands / seeds
-    print(
-        f"        those {len(pairs)} pairs over {seeds} seeds: rows agree {r:.3f}, whole bands {b:.4f} per pair "
-        f"(independent rows: {BANDS * r**ROWS:.4f})"
-    )
-
-
 def char_jaccard(a: str, b: str) -> float:
     def grams(t):
         w = norm_words(t)
@@ -261,7 +252,36 @@ def char_jaccard(a: str, b: str) -> float:
     return len(x & y) / max(len(x | y), 1)
 
 
-def section_dedup(rows, verbose: bool = False):
+def shared_band_pairs(bands: np.ndarray) -> set[tuple[int, int]]:
+    """Pairs (i < j) of rows sharing at least one band key."""
+    pairs = set()
+    for b in range(bands.shape[1]):
+        seen: dict = {}
+        for i, key in enumerate(bands[:, b].tolist()):
+            if key in seen:
+                pairs.add((seen[key], i))
+            else:
+                seen[key] = i
+    return pairs
+
+
+def dedup_figures(pages, texts, bands, keep_pair) -> tuple[list[float], list[float], set[int]]:
+    """Recall at 1% / 3% changed (raw and verified at 0.5) and the falsely removed originals."""
+    n = len(pages)
+    recall, verified = [], []
+    for k in (1, 2):
+        c = bands[n * k : n * (k + 1)]
+        found = [j for j in np.flatnonzero((c == bands[:n]).any(axis=1)) if keep_pair(j, n * k + j)]
+        recall.append(len(found) / n)
+        # with `verify: true, threshold: 0.5`: a candidate stays if its true Jaccard is >= 0.5
+        verified.append(sum(char_jaccard(pages[j], texts[n * k + j]) >= 0.5 for j in found) / n)
+    # distinct pages sharing a band: false unless they really are near duplicates
+    pairs = [(i, j) for i, j in shared_band_pairs(bands[:n]) if keep_pair(i, j)]
+    return recall, verified, {j for i, j in pairs if char_jaccard(pages[i], pages[j]) < 0.5}
+
+
+def section_dedup(rows, verbose: bool = False, seeds: int = 8):
+    floor = MinhashConfig(bands=BANDS, rows=ROWS).estimate_floor
     for lang in ("zh", "ja"):
         chosen = [r for r in translated(rows, lang) if len(r["text"]) >= 500]
         pages, names = [r["text"] for r in chosen], [r["name"] for r in chosen]
@@ -269,35 +289,38 @@ def section_dedup(rows, verbose: bool = False):
         copies = {f: [edit(p, f, rng) for p in pages] for f in (0.01, 0.03)}
         texts = pages + copies[0.01] + copies[0.03]
         n = len(pages)
-        for name, fn in (("ours", our_bands), ("datatrove", lambda t, lang=lang: datatrove_bands(t, lang))):
-            bands, secs = timed(fn, texts)
-            res = []
-            for k, f in enumerate((0.01, 0.03)):
-                c = bands[n * (k + 1) : n * (k + 2)]
-                found = (c == bands[:n]).any(axis=1)
-                # with `verify: true, threshold: 0.5`: a candidate stays if its true Jaccard is >= 0.5
-                verified = [
-                    j for j in np.flatnonzero(found) if char_jaccard(pages[j], texts[n * (k + 1) + j]) >= 0.5
-                ]
-                res.append(f"{f:.0%} changed recall {found.mean():.3f} (verified {len(verified) / n:.3f})")
-            # distinct pages sharing a band: false unless they really are near duplicates
-            orig = bands[:n]
-            pairs = set()
-            for b in range(BANDS):
-                seen: dict = {}
-                for i, key in enumerate(orig[:, b].tolist()):
-                    if key in seen:
-                        pairs.add((seen[key], i))
-                    else:
-                        seen[key] = i
-            false = {j for i, j in pairs if char_jaccard(pages[i], pages[j]) < 0.5}
+        for name in ("ours", "ours, no floor", "datatrove"):
+            if name == "datatrove":
+                bands, secs = timed(datatrove_bands, texts, lang)
+                keep = lambda i, j: True  # noqa: E731
+            else:
+                (bands, sig), secs = timed(our_candidates, texts)
+                cut = floor if name == "ours" else 0.0
+                keep = lambda i, j, sig=sig, cut=cut: (sig[i] == sig[j]).mean() >= cut  # noqa: E731
+            recall, verified, false = dedup_figures(pages, texts, bands, keep)
             if verbose:
-                print("  false pairs:", sorted((names[i], names[j]) for i, j in pairs if j in false))
-            if name == "ours" and false:
-                band_agreement([(pages[i], pages[j]) for i, j in pairs if j in false])
+                print("  false pairs:", sorted(names[j] for j in false))
+            res = [
+                f"{f:.0%} changed recall {r:.3f} (verified {v:.3f})"
+                for f, r, v in zip((0.01, 0.03), recall, verified)
+            ]
             print(
-                f"dedup   {lang} {name:9s}: {n} pages, {'; '.join(res)}; false removals {len(false)}/{n} "
+                f"dedup   {lang} {name:14s}: {n} pages, {'; '.join(res)}; false removals {len(false)}/{n} "
                 f"({len(false) / n:.2%}); {mb(texts) / secs:.2f} MB/s"
+            )
+        # One seed is one draw of the hash functions: the spread over seeds, ours with the floor
+        # and without it.
+        for cut, label in ((floor, f"floor {floor:.3f}"), (0.0, "no floor")):
+            r3, fr = [], []
+            for seed in range(1, seeds + 1):
+                bands, sig = our_candidates(texts, seed)
+                keep = lambda i, j, sig=sig, cut=cut: (sig[i] == sig[j]).mean() >= cut  # noqa: E731
+                recall, _, false = dedup_figures(pages, texts, bands, keep)
+                r3.append(recall[1])
+                fr.append(len(false))
+            print(
+                f"dedup   {lang} ours, seeds 1-{seeds}, {label}: 3% changed recall mean {np.mean(r3):.3f} "
+                f"(min {min(r3):.3f}); false removals mean {np.mean(fr) / n:.2%} (max {max(fr)}/{n})"
             )
 
 

@@ -17,6 +17,7 @@ components runs as tasks through `map_fn` (worker processes, or Ray tasks on a c
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -31,7 +32,7 @@ from curate.config import ConfigPath
 from curate.dedup.clusters import ExactJob, exact_partition, save_npy, size_histogram
 from curate.dedup.components import components, read_partition, read_result, write_partitioned
 from curate.dedup.index import NewDocs, check_compatible, find_index, write_index
-from curate.dedup.lsh import BandJob, SigJob, band_pass, signature_shard
+from curate.dedup.lsh import BandJob, SigJob, band_pass, gather_sigs, signature_shard
 from curate.dedup.minhash import approx_threshold, jaccard_estimate, lsh_params
 from curate.dedup.verify import verify_new_pairs
 from curate.faults import fault_point
@@ -56,6 +57,10 @@ class MinhashConfig:
     threshold: float | None = None  # without bands/rows: derives them (datasketch's optimal_param)
     num_perm: int = 112  # hash functions to derive bands/rows from a threshold
     seed: int = 1
+    # Candidate pairs (a shared band) whose signatures agree on fewer than this share of their
+    # values are LSH collisions, not near duplicates. None: the threshold minus 3 standard
+    # deviations of the estimate there (0.59 at 14 x 8); 0: every candidate (datasketch, datatrove).
+    min_estimate: float | None = None
     verify: bool = False  # check candidate pairs by true Jaccard >= threshold
 
     def __post_init__(self) -> None:
@@ -69,6 +74,8 @@ class MinhashConfig:
             raise ValueError(f"threshold {self.threshold} must be in (0, 1]")
         if self.num_perm < 2:
             raise ValueError("num_perm must be >= 2")
+        if self.min_estimate is not None and not 0 <= self.min_estimate <= 1:
+            raise ValueError(f"min_estimate {self.min_estimate} must be in [0, 1]")
 
     @property
     def band_rows(self) -> tuple[int, int]:
@@ -81,6 +88,15 @@ class MinhashConfig:
     @property
     def jaccard_threshold(self) -> float:
         return self.threshold if self.threshold is not None else approx_threshold(*self.band_rows)
+
+    @property
+    def estimate_floor(self) -> float:
+        """`min_estimate`, or its default: t - 3 sd of the estimate at t = the LSH threshold."""
+        if self.min_estimate is not None:
+            return self.min_estimate
+        bands, rows = self.band_rows
+        t = self.jaccard_threshold
+        return max(0.0, t - 3 * math.sqrt(t * (1 - t) / (bands * rows)))
 
     def params(self) -> dict:
         bands, rows = self.band_rows
@@ -127,6 +143,8 @@ class DedupSummary:
     rows: int | None = None
     candidate_pairs: int | None = None
     verified_pairs: int | None = None
+    estimate_floor: float | None = None  # MinhashConfig.estimate_floor of the run
+    below_floor_edges: int | None = None  # band edges dropped by it (a pair counts once per band)
     component_rounds: int | None = None
     partitions: int | None = None
     seconds: dict[str, float] = field(default_factory=dict)
@@ -235,6 +253,7 @@ class Dedup(MultiPassStage):
                     str(self._dir("_buckets") / f"band-{b:02d}.npz"),
                     str(self._dir("_pairs") / f"band-{b:02d}"),
                     parts,
+                    mh.estimate_floor,
                 )
                 for b in range(bands)
             ]
@@ -242,6 +261,8 @@ class Dedup(MultiPassStage):
             clock.lap("buckets")
             fault_point("dedup_pass")
             stats["bands"], stats["rows"] = bands, rows
+            stats["estimate_floor"] = round(mh.estimate_floor, 4)
+            stats["below_floor_edges"] = sum(read_result(j.pairs).get("below_floor", 0) for j in band_jobs)
             pair_dirs = [j.pairs for j in band_jobs]
             if mh.verify:
                 verified = self._verify_pairs(
@@ -317,10 +338,8 @@ class Dedup(MultiPassStage):
         )
         if (~inner).any():  # against index documents: their text is gone, use the signatures
             pairs = np.flatnonzero(~inner)
-            left = _gather_sigs(
-                edges[pairs, 0], np.cumsum([0] + [i.docs for i in old]), [i.path for i in old]
-            )
-            right = _gather_sigs(edges[pairs, 1], offsets, sig_dirs)
+            left = gather_sigs(edges[pairs, 0], np.cumsum([0] + [i.docs for i in old]), [i.path for i in old])
+            right = gather_sigs(edges[pairs, 1], offsets, sig_dirs)
             keep[pairs] = jaccard_estimate(left, right) >= thr
         return edges[keep]
 
@@ -392,17 +411,3 @@ class _Clock:
         now = time.perf_counter()
         self.laps[name] = round(now - self.t, 3)
         self.t = now
-
-
-def _gather_sigs(ordinals: np.ndarray, offsets, dirs: list[Path]) -> np.ndarray:
-    """The signatures of `ordinals` from per-part `sig.npy` files, part by part (memory-mapped)."""
-    part = np.searchsorted(offsets, ordinals, side="right") - 1
-    out = None
-    for p in np.unique(part):
-        sig = np.load(Path(dirs[p]) / "sig.npy", mmap_mode="r")
-        sel = part == p
-        rows = sig[ordinals[sel] - offsets[p]]
-        if out is None:
-            out = np.empty((len(ordinals), sig.shape[1]), np.uint32)
-        out[sel] = rows
-    return out

@@ -13,6 +13,7 @@ from datasketch import MinHash
 
 from curate.config import ConfigError
 from curate.dedup.clusters import exact_originals, representatives, size_histogram
+from curate.dedup.lsh import above_floor
 from curate.dedup.minhash import (
     band_hashes,
     exact_key,
@@ -306,7 +307,8 @@ def test_verify_drops_pairs_below_the_threshold(tmp_path: Path) -> None:
         {"url": "https://x.example/c", "text": " ".join(mutate(base, 1, rng))},
     ]
     docs += [{"url": f"https://x.example/z{i}", "text": " ".join(doc_words(rng))} for i in range(6)]
-    loose = "{exact: true, minhash: {bands: 56, rows: 2, threshold: 0.8, verify: VERIFY}}"
+    # min_estimate: 0 keeps every LSH candidate, so that only verification can drop b.
+    loose = "{exact: true, minhash: {bands: 56, rows: 2, threshold: 0.8, min_estimate: 0, verify: VERIFY}}"
     plain = rows(run(tmp_path, docs, loose.replace("VERIFY", "false"), name="plain"), removed=True)
     checked_dir = run(tmp_path, docs, loose.replace("VERIFY", "true"), name="checked")
     checked = rows(checked_dir, removed=True)
@@ -314,6 +316,50 @@ def test_verify_drops_pairs_below_the_threshold(tmp_path: Path) -> None:
     assert {r["url"] for r in checked} == {"https://x.example/c"}
     stats = Manifest.load(checked_dir).steps["finalize"]["summary"]
     assert stats["verified_pairs"] < stats["candidate_pairs"]
+
+
+def test_estimate_floor_drops_lsh_collisions_below_it(tmp_path: Path) -> None:
+    """The default floor (threshold - 3 sd) drops the loose LSH's candidate at Jaccard ~0.5."""
+    rng = random.Random(3)
+    base = doc_words(rng, 200)
+    docs = [
+        {"url": "https://x.example/a", "text": " ".join(base)},
+        {"url": "https://x.example/b", "text": " ".join(base[:100] + doc_words(rng, 100))},
+        {"url": "https://x.example/c", "text": " ".join(mutate(base, 1, rng))},
+    ]
+    docs += [{"url": f"https://x.example/z{i}", "text": " ".join(doc_words(rng))} for i in range(6)]
+    out = run(tmp_path, docs, "{exact: true, minhash: {bands: 56, rows: 2, threshold: 0.8}}")
+    assert {r["url"] for r in rows(out, removed=True)} == {"https://x.example/c"}
+    stats = Manifest.load(out).steps["finalize"]["summary"]
+    assert stats["below_floor_edges"] >= 1
+    assert stats["estimate_floor"] == pytest.approx(0.8 - 3 * (0.8 * 0.2 / 112) ** 0.5, abs=1e-4)
+
+
+def test_estimate_floor_config() -> None:
+    assert MinhashConfig().estimate_floor == pytest.approx(0.591, abs=0.001)  # 14 x 8, t = 0.7186
+    assert MinhashConfig(min_estimate=0).estimate_floor == 0
+    assert MinhashConfig(bands=20, rows=5, min_estimate=0.5).estimate_floor == 0.5
+    with pytest.raises(ValueError, match="min_estimate"):
+        MinhashConfig(min_estimate=1.5)
+
+
+def test_above_floor_reads_signatures_of_index_and_shards(tmp_path: Path) -> None:
+    """Edges between an index document (ordinal < first) and a new one, and between new ones."""
+    rng = np.random.default_rng(0)
+    index, shard = tmp_path / "index", tmp_path / "shard"
+    index.mkdir(), shard.mkdir()
+    old = rng.integers(0, 2**32, (3, 100), dtype=np.uint32)
+    new = rng.integers(0, 2**32, (4, 100), dtype=np.uint32)
+    new[0, :70] = old[2, :70]  # estimate 0.70 with index doc 2
+    new[1, :40] = old[0, :40]  # 0.40 with index doc 0
+    new[3, :95] = new[2, :95]  # 0.95 between two new ones
+    np.save(index / "sig.npy", old)
+    np.save(shard / "sig.npy", new)
+    edges = np.array([[2, 3], [0, 4], [5, 6], [1, 6]], np.int64)  # new ordinals start at 3
+    offsets = np.array([0, 3], np.int64)
+    kept = above_floor(edges, offsets, [str(index), str(shard)], 0.6)
+    assert kept.tolist() == [[2, 3], [5, 6]]
+    assert above_floor(edges, offsets, [str(index), str(shard)], 0.0).tolist() == edges.tolist()
 
 
 def test_incremental_against_an_earlier_run(tmp_path: Path) -> None:

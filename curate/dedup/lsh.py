@@ -184,3 +184,24 @@ def star_edges(keys: np.ndarray, ords: np.ndarray, first: int) -> np.ndarray:
     member = ~start
     edges = np.stack([ords[head_pos[member]], ords[member]], axis=1).astype(np.int64)
     return edges[edges[:, 1] >= first]
+
+
+def candidate_probability(jaccard: float, bands: int, rows: int, floor: float = 0.0) -> float:
+    """P(a pair at this Jaccard similarity is a near duplicate): some band of `rows` values agrees
+    whole, and at least `floor` of all bands * rows values agree (each value agrees with
+    probability `jaccard`, independently). floor 0 gives the usual 1 - (1 - J^rows)^bands."""
+    from math import ceil, comb
+
+    need = ceil(floor * bands * rows - 1e-9)
+    per_band = [comb(rows, k) * jaccard**k * (1 - jaccard) ** (rows - k) for k in range(rows + 1)]
+    # dist[full][total]: after some bands, P(total agreeing values, whether a band agreed whole)
+    dist = [[1.0] + [0.0] * (bands * rows), [0.0] * (bands * rows + 1)]
+    for _ in range(bands):
+        new = [[0.0] * (bands * rows + 1) for _ in range(2)]
+        for full in (0, 1):
+            for total, p in enumerate(dist[full]):
+                if p:
+                    for k, q in enumerate(per_band):
+                        new[full or k == rows][total + k] += p * q
+        dist = new
+    return sum(dist[1][need:])

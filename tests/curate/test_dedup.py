@@ -13,7 +13,7 @@ from datasketch import MinHash
 
 from curate.config import ConfigError
 from curate.dedup.clusters import exact_originals, representatives, size_histogram
-from curate.dedup.lsh import above_floor
+from curate.dedup.lsh import above_floor, candidate_probability
 from curate.dedup.minhash import (
     band_hashes,
     exact_key,
@@ -442,3 +442,29 @@ def test_prepare_resumes_from_the_files_on_disk(tmp_path: Path) -> None:
     assert after["part-00000"] == before["part-00000"] and after["part-00002"] != before["part-00002"]
     assert [pq.read_table(p) for p in sorted((out / "_clusters").glob("*.parquet"))] == clusters
     assert (out / "_index" / "meta.json").exists()
+
+
+@pytest.mark.parametrize("jaccard", [0.5, 0.6, 0.7])
+def test_candidate_probability_matches_real_signatures(jaccard: float) -> None:
+    """The documented detection curve, with and without the floor, against our MinHash on pairs
+    of shingle sets of exactly known Jaccard similarity (2000 pairs: sd <= 0.011)."""
+    rng = np.random.default_rng(7)
+    pairs, union = 2000, 600
+    inter = round(jaccard * union)
+    own = (union - inter) // 2
+    hashes = []
+    for _ in range(pairs):
+        h = rng.integers(0, 2**63, union, dtype=np.uint64)
+        hashes += [h[: inter + own], np.concatenate([h[:inter], h[inter + own : inter + 2 * own]])]
+    counts = np.array([len(h) for h in hashes], np.int64)
+    sig = minhash(np.concatenate(hashes), counts, 112, 1)
+    a, b = sig[0::2], sig[1::2]
+    shared = (a.reshape(pairs, 14, 8) == b.reshape(pairs, 14, 8)).all(axis=2).any(axis=1)
+    est = (a == b).mean(axis=1)
+    j = inter / (inter + 2 * own)
+    floor = MinhashConfig().estimate_floor
+    assert shared.mean() == pytest.approx(candidate_probability(j, 14, 8), abs=0.035)
+    assert (shared & (est >= floor)).mean() == pytest.approx(
+        candidate_probability(j, 14, 8, floor), abs=0.035
+    )
+    assert candidate_probability(j, 14, 8) == pytest.approx(1 - (1 - j**8) ** 14)

@@ -65,6 +65,16 @@ def check_compatible(info: IndexInfo, params: dict | None) -> bool:
     return True
 
 
+def check_normalisation(info: IndexInfo, t2s: bool) -> None:
+    """An index's exact and band keys are of text normalised with or without `t2s`: a run must match."""
+    theirs = bool(info.meta.get("t2s", False))
+    if theirs != t2s:
+        raise ValueError(
+            f"against: {info.path}: built with t2s: {str(theirs).lower()}, this run uses t2s: "
+            f"{str(t2s).lower()}; traditional and simplified keys would never match"
+        )
+
+
 @dataclass
 class NewDocs:
     """The documents of this run that the index keeps, per shard (rows) with their sources."""
@@ -164,6 +174,7 @@ def write_index(
     params: dict | None,
     num_perm: int,
     map_fn=None,
+    t2s: bool = False,
 ) -> int:
     """Build `out` (= stage_dir/_index) atomically; returns its document count.
 
@@ -215,7 +226,7 @@ def write_index(
         map_fn(copy_signatures, [j for j in jobs if j.count])
         map_fn(index_band, band_jobs)
         shutil.rmtree(tmp)
-    meta = {"version": INDEX_VERSION, "docs": total, "lsh": params is not None, **(params or {})}
+    meta = {"version": INDEX_VERSION, "docs": total, "lsh": params is not None, "t2s": t2s, **(params or {})}
     (work / "meta.json").write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
     shutil.rmtree(out, ignore_errors=True)
     os.replace(work, out)

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from curate.config import ConfigPath
 from curate.dedup.clusters import ExactJob, exact_partition, save_npy, size_histogram
 from curate.dedup.components import components, read_partition, read_result, write_partitioned
-from curate.dedup.index import NewDocs, check_compatible, find_index, write_index
+from curate.dedup.index import NewDocs, check_compatible, check_normalisation, find_index, write_index
 from curate.dedup.lsh import BandJob, SigJob, band_pass, gather_sigs, signature_shard
 from curate.dedup.minhash import approx_threshold, jaccard_estimate, lsh_params
 from curate.dedup.verify import verify_new_pairs
@@ -182,6 +182,8 @@ class Dedup(MultiPassStage):
         mh: MinhashConfig | None = cfg.minhash
         params = mh.params() if mh else None
         old = [find_index(p) for p in cfg.against or []]
+        for info in old:
+            check_normalisation(info, cfg.t2s)
         lsh_old = [check_compatible(i, params) for i in old]
         first = sum(i.docs for i in old)
 
@@ -305,7 +307,16 @@ class Dedup(MultiPassStage):
         )
         num_perm = bands * rows
         stats["index_docs_after"] = write_index(
-            self._dir("_index"), old, lsh_old, newdocs, self._dir("_buckets"), lut, params, num_perm, map_fn
+            self._dir("_index"),
+            old,
+            lsh_old,
+            newdocs,
+            self._dir("_buckets"),
+            lut,
+            params,
+            num_perm,
+            map_fn,
+            cfg.t2s,
         )
         clock.lap("index")
         fault_point("dedup_pass")

@@ -26,6 +26,7 @@ from curate.dedup.minhash import (
     shingle_hashes,
     word_hashes,
 )
+from curate.errors import StageFailed
 from curate.manifest import Manifest
 from curate.pipeline import load_pipeline
 from curate.runner import Pipeline
@@ -360,6 +361,18 @@ def test_above_floor_reads_signatures_of_index_and_shards(tmp_path: Path) -> Non
     kept = above_floor(edges, offsets, [str(index), str(shard)], 0.6)
     assert kept.tolist() == [[2, 3], [5, 6]]
     assert above_floor(edges, offsets, [str(index), str(shard)], 0.0).tolist() == edges.tolist()
+
+
+def test_against_an_index_of_other_normalisation_is_an_error(tmp_path: Path) -> None:
+    """t2s changes every exact and band key: an index built with it cannot serve a run without."""
+    first, _ = corpus(seed=2, distinct=10)
+    first_dir = run(tmp_path, first, "{t2s: true}", name="first")
+    meta = json.loads((first_dir / "_index" / "meta.json").read_text(encoding="utf-8"))
+    assert meta["t2s"] is True
+    with pytest.raises(StageFailed, match=r"built with t2s: true, this run uses t2s: false"):
+        run(tmp_path, first, f"{{against: {first_dir}}}", name="second")
+    again = run(tmp_path, first, f"{{t2s: true, against: {first_dir}}}", name="third")
+    assert len(rows(again)) == 0  # every document is in the index
 
 
 def test_incremental_against_an_earlier_run(tmp_path: Path) -> None:

@@ -224,6 +224,18 @@ def stage_sections(stages: list[dict]) -> dict:
                 "minhash_duplicates": summary["minhash_duplicates"],
                 "clusters": summary["clusters"],
                 "cluster_size_histogram": summary["cluster_sizes"],  # "1", "2", "3-4", "5-8", ...
+                # LSH candidates and what was not removed of them (MinHash runs only)
+                "lsh": {
+                    k: summary.get(k)
+                    for k in (
+                        "bands",
+                        "rows",
+                        "candidate_pairs",
+                        "estimate_floor",
+                        "below_floor_edges",
+                        "verified_pairs",
+                    )
+                },
             }
         elif s["stage"] == "decontaminate":
             rows = [{"benchmark": name, **hits} for name, hits in summary["benchmarks"].items()]

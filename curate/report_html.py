@@ -259,6 +259,15 @@ def extras_section(report: dict) -> str:
         parts.append(f"<h2>Duplicate clusters ({esc(d['stage'])})</h2>")
         parts.append(histogram_svg(hist, "cluster-size histogram"))
         parts.append(table(["cluster size", "clusters"], [[k, v] for k, v in hist.items()]))
+        lsh = d.get("lsh") or {}
+        if lsh.get("bands"):
+            rows = [["bands x rows", f"{lsh['bands']} x {lsh['rows']}"]]
+            rows += [
+                [k.replace("_", " "), _cell(lsh[k])]
+                for k in lsh
+                if k not in ("bands", "rows") and lsh[k] is not None
+            ]
+            parts.append(table(["MinHash-LSH", ""], rows))
     if report.get("contamination"):
         c = report["contamination"]
         parts.append(f"<h2>Contamination per benchmark ({esc(c['stage'])})</h2>")

@@ -151,6 +151,10 @@ def test_every_stage_summary_reaches_the_report_from_a_real_run(tmp_path: Path) 
     hist = dedup["cluster_size_histogram"]
     assert hist.get("3-4", 0) >= 1 and sum(hist.values()) == dedup["clusters"]
     assert dedup["clusters"] == read_kept(workdir / "01_dedup").num_rows
+    lsh = dedup["lsh"]
+    assert (lsh["bands"], lsh["rows"]) == (14, 8) and abs(lsh["estimate_floor"] - 0.5916) < 1e-3
+    assert lsh["candidate_pairs"] >= dedup["minhash_duplicates"] and isinstance(lsh["below_floor_edges"], int)
+    assert "MinHash-LSH" in (workdir / "report.html").read_text(encoding="utf-8")
 
     hits = {r["benchmark"]: r for r in report["contamination"]["benchmarks"]}["humaneval"]
     assert hits["docs_dropped"] == 1 and hits["items_contaminated"] == 1 and hits["items"] == 164

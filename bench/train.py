@@ -248,8 +248,9 @@ def vs_nanogpt(args: argparse.Namespace) -> None:
 
 
 def phases(args: argparse.Namespace) -> None:
-    """Forward, backward and optimizer milliseconds of our GPT + AdamW and nanoGPT's model.py +
-    its AdamW, in this process, interleaved step by step, on the same batch: where the time goes."""
+    """Forward, backward and optimizer milliseconds of our GPT + AdamW (with the trainer's fused
+    lm_head + loss on CPU, and with the plain one) and nanoGPT's model.py + its AdamW, in this
+    process, interleaved step by step, on the same batch: where the time goes."""
     import importlib.util
 
     checkout = Path(args.vs_nanogpt).resolve()
@@ -263,10 +264,15 @@ def phases(args: argparse.Namespace) -> None:
     dims = {k: VS[k] for k in ("n_layer", "n_head", "n_embd", "block_size")}
     torch.manual_seed(0)
     ours = GPT(GPTConfig(vocab_size=VS["vocab"], **dims))
+    ours.fused_loss = True  # as the trainer sets it on CPU in fp32 (train/fused_loss.py)
+    plain = GPT(ours.config)  # the same weights with the plain lm_head + cross-entropy
+    plain.load_state_dict(ours.state_dict())
     theirs = nano.GPT(nano.GPTConfig(vocab_size=VS["vocab"], bias=True, dropout=0.0, **dims))
     tcfg = TrainConfig(model=ours.config, block_size=VS["block_size"])
+    cpu = torch.device("cpu")
     runs = {
-        "ours (fused AdamW)": (ours, build_optimizer(ours, tcfg, torch.device("cpu"))),
+        "ours (fused loss, AdamW)": (ours, build_optimizer(ours, tcfg, cpu)),
+        "ours (plain loss, AdamW)": (plain, build_optimizer(plain, tcfg, cpu)),
         "nanoGPT (its AdamW on CPU)": (theirs, theirs.configure_optimizers(0.1, 6e-4, (0.9, 0.95), "cpu")),
     }
     x = torch.randint(0, VS["vocab"], (VS["batch_size"], VS["block_size"]))

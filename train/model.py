@@ -17,6 +17,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 import torch.utils.checkpoint
 
+from train.fused_loss import linear_cross_entropy
+
 
 @dataclass
 class GPTConfig:
@@ -173,6 +175,9 @@ class GPT(nn.Module):
         # activation checkpointing (set by the trainer): keep only each block's input (B, T, C) and
         # recompute the block's activations in backward: far less memory for one extra forward
         self.checkpoint_blocks = False
+        # the chunked lm_head + cross-entropy in training (set by the trainer where it applies:
+        # CPU, fp32, not compiled; train/fused_loss.py): the (B, T, V) logits are never whole
+        self.fused_loss = False
         self.apply(self._init_weights)
 
     def _init_weights(self, module: nn.Module) -> None:
@@ -204,8 +209,9 @@ class GPT(nn.Module):
 
     def forward(
         self, idx: torch.Tensor, targets: torch.Tensor | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """idx (B, T) token ids -> logits (B, T, V) and, given targets (B, T), the mean loss."""
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """idx (B, T) token ids -> logits (B, T, V) and, given targets (B, T), the mean loss.
+        With fused_loss, a training step with targets returns no logits (None), only the loss."""
         B, T = idx.size()
         if T > self.config.block_size:
             raise ValueError(f"sequence of {T} tokens exceeds block_size {self.config.block_size}")
@@ -224,6 +230,11 @@ class GPT(nn.Module):
             else:
                 x = block(x, rope)
         x = self.transformer.ln_f(x)
+        if targets is not None and self.fused_loss and self.training and torch.is_grad_enabled():
+            # the same loss and gradients as below, without materialising the logits
+            z_loss = self.config.z_loss
+            loss = linear_cross_entropy(x.view(B * T, -1), self.lm_head.weight, targets.reshape(-1), z_loss)
+            return None, loss
         logits = self.lm_head(x)  # (B, T, V)
         loss = None
         if targets is not None:

@@ -31,6 +31,8 @@ def parallelize(model: GPT, cfg: TrainConfig, rt: Runtime) -> torch.nn.Module:
     """The module the loop calls: compiled and/or wrapped in DDP, or `model` itself sharded in place
     by FSDP2 (each block its own unit, so one block's full weights are gathered at a time)."""
     model.checkpoint_blocks = cfg.activation_checkpointing
+    # the fused loss is written for fp32 and eager mode (no autocast, no compile)
+    model.fused_loss = cfg.fused_loss and rt.device.type == "cpu" and rt.dtype == "fp32" and not cfg.compile
     if cfg.parallel == "fsdp" and rt.world > 1:
         from torch.distributed.device_mesh import init_device_mesh
         from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard

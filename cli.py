@@ -18,7 +18,23 @@ from curate.pipeline import load_pipeline
 
 
 class _Group(click.Group):
-    """Turns the project's typed errors into one clear line and a non-zero exit."""
+    """Turns the project's typed errors into one clear line and a non-zero exit.
+
+    Commands in `lazy` (name -> module, attribute) are imported when asked for, so that one
+    command does not pay for the imports of all the others (`llmcli tokenize` would import the
+    filters through train-classifier's module).
+    """
+
+    lazy: dict[str, tuple[str, str]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in self.lazy:
+            module, attr = self.lazy[name]
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         from curate.runner import StageFailed
@@ -153,8 +169,7 @@ _LAZY = {
 
 
 for _group, _entries in _LAZY.items():
-    for _name, _module, _attr in _entries:
-        _group.add_command(getattr(importlib.import_module(_module), _attr), _name)
+    _group.lazy = {_name: (_module, _attr) for _name, _module, _attr in _entries}
 
 
 if __name__ == "__main__":

@@ -9,6 +9,13 @@ A pair is a translated page whose English original is installed (same section an
     apt-get install manpages-zh manpages-ja manpages manpages-dev
     .venv/bin/python bench/cjk_corpus.py      # writes runs/bench-cjk/corpus.jsonl (cached)
     .venv/bin/python bench/cjk_corpus.py --parquet runs/bench-cjk/parquet   # + Parquet of the pages
+
+For the tokenizer a larger corpus, without repeating anything (`--all-parquet DIR`): every page
+of manpages-zh (zh_CN and zh_TW) and manpages-ja, English original or not, with at least 10%
+Han/Kana characters (the others are untranslated English), symlinked names and exact copies
+left out, plus the translated messages of every
+gettext catalog installed for those locales (one document per catalog). zh_TW's pages are mostly
+zh_CN's in traditional characters: other characters, so other tokens, but the same content.
 """
 
 from __future__ import annotations
@@ -96,12 +103,75 @@ def write_parquet(rows: list[dict], out: Path, langs: tuple[str, ...] = ("zh", "
     return out
 
 
+ALL_CACHE = ROOT / "runs" / "bench-cjk" / "all.jsonl"
+ALL_LOCALES = {"zh_CN": "zh", "zh_TW": "zh", "ja": "ja"}
+_HAN_KANA = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def build_all(cache: Path = ALL_CACHE) -> list[dict]:
+    """[{id, lang, text}]: every translated page of the three locales and their gettext catalogs."""
+    if cache.exists():
+        return [json.loads(line) for line in cache.open(encoding="utf-8")]
+    import gettext
+
+    # symlinked pages are other names of a page: left out, as are exact copies (`.so` pages)
+    jobs = [(loc, p) for loc in ALL_LOCALES for p in sorted((MAN / loc).glob("man*/*")) if not p.is_symlink()]
+    with ThreadPoolExecutor(4) as pool:
+        texts = list(pool.map(lambda j: render(j[1]), jobs))
+    rows = [
+        {"id": f"man/{loc}/{page.parent.name}/{page.name}", "lang": ALL_LOCALES[loc], "text": t}
+        for (loc, page), t in zip(jobs, texts)
+    ]
+    for loc, lang in ALL_LOCALES.items():
+        for mo in sorted(Path(f"/usr/share/locale/{loc}/LC_MESSAGES").glob("*.mo")):
+            try:
+                with mo.open("rb") as f:
+                    catalog = gettext.GNUTranslations(f)._catalog
+            except (OSError, ValueError, UnicodeDecodeError):
+                continue
+            msgs = [v for k, v in catalog.items() if k and isinstance(v, str) and v.strip()]
+            rows.append({"id": f"mo/{loc}/{mo.name}", "lang": lang, "text": "\n".join(msgs)})
+    rows = [r for r in rows if r["text"] and len(_HAN_KANA.findall(r["text"])) >= 0.1 * len(r["text"])]
+    seen: set[str] = set()
+    rows = [r for r in rows if not (r["text"] in seen or seen.add(r["text"]))]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    tmp.replace(cache)
+    return rows
+
+
+def write_all_parquet(rows: list[dict], out: Path) -> Path:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out.mkdir(parents=True, exist_ok=True)
+    table = pa.table({k: [r[k] for r in rows] for k in ("id", "text", "lang")})
+    pq.write_table(table, out / "part-00000.parquet", row_group_size=2000)
+    return out
+
+
 if __name__ == "__main__":
     import argparse
 
     ap = argparse.ArgumentParser(description="Build (and cache) the CJK bench corpus.")
     ap.add_argument("--parquet", type=Path, help="also write the zh + ja pages as Parquet here")
+    ap.add_argument(
+        "--all-parquet", type=Path, help="write the larger tokenizer corpus (every page, catalogs) here"
+    )
     args = ap.parse_args()
+    if args.all_parquet:
+        every = build_all()
+        print(f"wrote {write_all_parquet(every, args.all_parquet)}")
+        for kind in ("man/zh_CN", "man/zh_TW", "man/ja", "mo/zh_CN", "mo/zh_TW", "mo/ja"):
+            sub = [r for r in every if r["id"].startswith(kind + "/")]
+            print(f"{kind}: {len(sub)} documents, {sum(len(r['text']) for r in sub) / 1e6:.2f} M chars")
+        print(
+            f"all: {len(every)} documents, {sum(len(r['text']) for r in every) / 1e6:.2f} M chars; {ALL_CACHE}"
+        )
+        raise SystemExit
     rows = build()
     if args.parquet:
         print(f"wrote {write_parquet(rows, args.parquet)}")

@@ -1,8 +1,9 @@
 """The chunk cache (curate.tokenization.bpe.ChunkEncoder) on Chinese and Japanese text, in process.
 
-CJK text rarely has whitespace, so ChunkEncoder's chunks (cut where non-whitespace meets
-whitespace) are whole clauses, mostly new to the cache. On the translated man pages of
-bench/cjk_corpus.py, with a 32k byte-level BPE trained on them, this prints characters/s of
+CJK text rarely has whitespace: cut only there, chunks are whole clauses, mostly new to the
+cache; ChunkEncoder also cuts where letters, numbers and punctuation meet (chunk_pattern). On the
+translated man pages of bench/cjk_corpus.py, with a 32k byte-level BPE trained on them, this
+prints how many chunks each cut gives and how much of the text is new to the cache, then characters/s of
 tokenizers' `encode_batch_fast`, of a cold ChunkEncoder (a fresh cache per round: every chunk is
 new the first time) and of a warm one (the same texts again), best of 5 interleaved rounds, and
 checks the ids are tokenizers' own. bench/tokenization.py --input gives the end-to-end figure.
@@ -14,6 +15,7 @@ checks the ids are tokenizers' own. bench/tokenization.py --input gives the end-
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -24,7 +26,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.tokenization.bpe import CHUNK, ChunkEncoder, train_tokenizer  # noqa: E402
+from curate.tokenization.bpe import WHITESPACE, ChunkEncoder, chunk_pattern, train_tokenizer  # noqa: E402
 
 
 def main() -> None:
@@ -38,11 +40,15 @@ def main() -> None:
     chars = sum(map(len, texts))
     tok = train_tokenizer(iter(texts), 32000)
     batches = [texts[i : i + 64] for i in range(0, len(texts), 64)]
-    chunks = [c for t in texts for c in CHUNK.findall(t)]
-    print(
-        f"{len(texts)} texts, {chars / 1e6:.1f} M chars; {len(chunks)} chunks, {len(set(chunks)) / len(chunks):.0%} "
-        f"distinct, {sum(map(len, chunks)) / len(chunks):.1f} chars each"
-    )
+    print(f"{len(texts)} texts, {chars / 1e6:.1f} M chars")
+    space_cut = re.compile(f"[{WHITESPACE}]*[^{WHITESPACE}]+|[{WHITESPACE}]+")  # the cut before issue 15
+    for name, cut in (("whitespace cut", space_cut), ("chunk_pattern", chunk_pattern())):
+        chunks = [c for t in texts for c in cut.findall(t)]
+        first = sum(map(len, dict.fromkeys(chunks)))  # characters in first occurrences: BPE's work
+        print(
+            f"  {name}: {len(chunks)} chunks, {len(set(chunks)) / len(chunks):.0%} distinct, "
+            f"{sum(map(len, chunks)) / len(chunks):.1f} chars each, {first / chars:.0%} of the text new"
+        )
     check = ChunkEncoder(tok, np.uint16)
     assert [x for b in batches for x in check.encode(b)] == [
         x for b in batches for x in check.encode_whole(b)

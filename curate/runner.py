@@ -103,7 +103,7 @@ class Pipeline:
     """Runs (or reports the status of) every stage of a pipeline config."""
 
     def __init__(self, cfg: PipelineConfig, workers: int | None = None, verbose: bool = True) -> None:
-        load_stage_modules()
+        load_stage_modules([s.name for s in cfg.stages])
         self.cfg = cfg
         self.workdir = cfg.workdir_path
         n = workers if workers is not None else cfg.executor.workers

@@ -13,9 +13,11 @@ it is spread over every shard and is the same on every run whatever the shard la
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -97,13 +99,37 @@ def train_tokenizer(
     return tok
 
 
+# Tokenizers loaded in this process, by file (path, inode, size, mtime): `llmcli tokenize` loads
+# the same tokenizer.json in prepare, per shard and in pack, ~0.1 s each for a 32k BPE.
+_LOADED: dict[tuple, Tokenizer] = {}
+
+
+def _file_key(path: Path) -> tuple:
+    st = path.stat()
+    return (str(path.resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def load_tokenizer(path: str | Path, eot: str = EOT) -> Tokenizer:
-    """Load a tokenizer.json; it must know the end-of-text token that separates documents."""
+    """Load a tokenizer.json; it must know the end-of-text token that separates documents.
+
+    A file loaded (or saved by save_tokenizer) before in this process, unchanged since, gives the
+    same Tokenizer object: callers must not change it (ChunkEncoder only sets
+    `encode_special_tokens`, which encoding with it needs anyway).
+    """
     path = Path(path)
     try:
-        tok = Tokenizer.from_file(str(path))
-    except Exception as e:  # tokenizers raises a bare Exception on a bad file
-        raise ValueError(f"{path}: not a tokenizers tokenizer.json ({e})") from None
+        key = _file_key(path)
+    except OSError:
+        key = None
+    tok = _LOADED.get(key) if key else None
+    if tok is None:
+        try:
+            tok = Tokenizer.from_file(str(path))
+        except Exception as e:  # tokenizers raises a bare Exception on a bad file
+            raise ValueError(f"{path}: not a tokenizers tokenizer.json ({e})") from None
+        if key:
+            _LOADED.clear()  # one at a time: a process uses one tokenizer
+            _LOADED[key] = tok
     if tok.token_to_id(eot) is None:
         raise ValueError(f"{path}: the tokenizer has no {eot!r} token to separate documents")
     return tok
@@ -120,6 +146,8 @@ def save_tokenizer(tok: Tokenizer, path: Path, made_from: dict) -> None:
     """Write tokenizer.json and, beside it, what it was made from (for reuse on resume) and the
     vocabulary size it has: a small corpus fills fewer ids than `vocab_size` asks for."""
     atomic_write_text(path, tok.to_str(pretty=True))
+    _LOADED.clear()
+    _LOADED[_file_key(path)] = tok  # what load_tokenizer(path) would give (the same content)
     meta = {"made_from": made_from, "vocab_size": tok.get_vocab_size()}
     atomic_write_text(path.with_name(path.stem + ".meta.json"), json.dumps(meta, indent=1, sort_keys=True))
 
@@ -142,9 +170,7 @@ def reusable(path: Path, made_from: dict) -> bool:
 # own `\s` differs (it adds U+001C..U+001F), hence the explicit set.
 WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 SPACE = re.compile(f"[{WHITESPACE}]")
-# A chunk: whitespace then non-whitespace, cut where non-whitespace meets whitespace (and the
-# trailing whitespace of a text).
-CHUNK = re.compile(f"[{WHITESPACE}]*[^{WHITESPACE}]+|[{WHITESPACE}]+")
+ASTRAL = "\U00010000-\U0010ffff"  # outside the basic plane: never cut next to (see chunk_pattern)
 MAX_CHUNKS = 1 << 19  # cached chunks (~80 MB); past this the cache starts over
 MAX_CHUNK_CHARS = 256  # longer chunks (rarely repeated) are not kept past their batch
 SEPARATOR = "\ufdd0"  # a Unicode noncharacter: the special token new chunks are joined with
@@ -156,29 +182,92 @@ SELF_TEST = [
     "naïve café — “quotes” ½ ﬁ 日本語 😀👍🏽 e\u0301 \u00a0nbsp\u3000ideographic\u2028line",
     "they'll've 'twas I'M ' s '' --x-- a.b,c;d\x1cfile\x1dsep \x85next <|endoftext|>",
     " \t leading and trailing \n\n ",
+    "中文（简体）：第3章，共12节。「日本語」のテキスト、カタカナ123と漢字！Ｆｕｌｌ－ｗｉｄｔｈ＇ｓ",
+    "x'sy 中'文 !'s '!a 1'2 \U00020000漢\U00020001 a\U0001f600b 𠀀字",
 ]
+
+
+def _class_body(codes: list[int]) -> str:
+    """A regex character-class body for these (sorted) code points, as ranges."""
+    out, i = [], 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        a, b = re.escape(chr(codes[i])), re.escape(chr(codes[j]))
+        out.append(a if i == j else f"{a}-{b}")
+        i = j + 1
+    return "".join(out)
+
+
+@functools.cache
+def chunk_pattern() -> re.Pattern[str]:
+    r"""Where ChunkEncoder cuts a text: a place where tokenizers' byte-level split cuts too.
+
+    Its split is GPT-2's regex, `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|
+    \s+(?!\S)|\s+`: runs of one class, letters (L), numbers (N), other (O) or whitespace. So
+    besides where non-whitespace meets whitespace, it cuts wherever two non-whitespace classes
+    meet, except after an apostrophe (`'s` takes the letters after it). Chinese and Japanese text
+    has little whitespace: a whitespace-cut chunk is a whole clause or line, seldom seen twice,
+    while its class runs (a run of Han/Kana letters, the 。「」（） and digits around it) repeat.
+    A chunk is optional whitespace, then one class run that ends where the next class starts
+    (not after an apostrophe); next to a character outside the basic plane (whose class is not
+    in the tables below), or after an apostrophe, the rest of the whitespace-free run is taken
+    whole, which is a safe cut (the whitespace one). The classes are Python's unicodedata
+    categories (L*, N*, the rest) over the basic plane, built once (~40 ms); each character's
+    class is also checked against tokenizers' own split before a chunk holding it is trusted
+    (CharCheck).
+    """
+    letters, numbers = [], []
+    for code in range(0x10000):
+        cat = unicodedata.category(chr(code))[0]
+        if cat == "L":
+            letters.append(code)
+        elif cat == "N":
+            numbers.append(code)
+    W, L, N, X = WHITESPACE, _class_body(letters), _class_body(numbers), ASTRAL
+    return re.compile(
+        f"[{W}]*(?:[{L}]+(?![{L}{X}])|[{N}]+(?![{N}{X}])|[^{W}{L}{N}{X}]+(?<!')(?![^{W}{L}{N}])|[^{W}]+)"
+        f"|[{W}]+"
+    )
+
+
+def _char_class(c: str) -> str:
+    """The class chunk_pattern gives a character: W(hitespace), L, N, O(ther), or X (outside the
+    basic plane: only whether it is whitespace matters, no cut is made next to it)."""
+    if SPACE.fullmatch(c):
+        return "W"
+    if c > "\uffff":
+        return "X"
+    cat = unicodedata.category(c)[0]
+    return cat if cat in "LN" else "O"
 
 
 class ChunkEncoder:
     """Texts to the ids of `tok.encode(text, add_special_tokens=False)` with `encode_special_tokens`.
 
     The same ids, faster: tokenizers spends most of its time not in BPE but in per-text and
-    per-piece bookkeeping (alignments, offsets, token strings), and text repeats itself. Its
-    byte-level pre-tokenizer (GPT-2's regex) never puts a non-whitespace character and a
-    following whitespace character in one piece, and BPE never merges across pieces; so a text's
-    ids are, end to end, those of its chunks cut at each such place, each encoded alone (alone,
-    a chunk splits as in the text: at its end the regex only ever looks for more of a class
-    that the next character, whitespace, is not). This encoder cuts texts into chunks (CHUNK),
-    looks them up in a bounded cache (chunk -> ids) and has tokenizers encode the chunks it has
-    not seen, so every id still comes from tokenizers.
+    per-piece bookkeeping (alignments, offsets, token strings), and text repeats itself. BPE never
+    merges across the pieces of its byte-level pre-tokenizer (GPT-2's regex); so a text's ids are,
+    end to end, those of its chunks cut at places where that regex cuts too, each encoded alone
+    (alone, a chunk splits as in the text: at its end the regex only ever looks for more of a
+    class that the next character is not). This encoder cuts texts into chunks (chunk_pattern:
+    at whitespace and, inside whitespace-free runs such as Chinese and Japanese text, where
+    letters, numbers and other characters meet), looks them up in a bounded cache
+    (chunk -> ids) and has tokenizers encode the chunks it has not seen, so every id still comes
+    from tokenizers.
 
-    Only the cut is ours, and it relies on the whitespace set, checked against tokenizers one
-    character at a time (`WhitespaceCheck`): a text with a character where the two disagree goes
-    to tokenizers whole, as do all texts if the tokenizer is not a plain byte-level BPE
-    (`plain_byte_level`) or the shortcut fails SELF_TEST. Not thread-safe: one per thread.
+    Only the cut is ours, and it relies on the whitespace set and the character classes, checked
+    against tokenizers one character at a time (`CharCheck`): a text with a character where the
+    two disagree goes to tokenizers whole, as do all texts if the tokenizer is not a plain
+    byte-level BPE (`plain_byte_level`) or the shortcut fails SELF_TEST. Not thread-safe: one per
+    thread.
     """
 
-    def __init__(self, tok: Tokenizer, dtype: np.dtype, max_chunks: int = MAX_CHUNKS) -> None:
+    def __init__(
+        self, tok: Tokenizer, dtype: np.dtype, max_chunks: int = MAX_CHUNKS, spec: str | None = None
+    ) -> None:
+        """`spec`: `tok.to_str()`, if the caller has it already."""
         # A literal "<|endoftext|>" inside a document is text, not a document boundary (like
         # tiktoken's encode_ordinary); otherwise a page could forge boundaries in the stream.
         tok.encode_special_tokens = True
@@ -186,8 +275,12 @@ class ChunkEncoder:
         self.dtype = np.dtype(dtype)
         self.max_chunks = max_chunks
         self._ids: dict[str, bytes] = {}  # chunk -> its ids, as the bytes of a `dtype` array
-        self._check = WhitespaceCheck() if plain_byte_level(tok) else None
-        self._learner = ChunkLearner(tok) if self._check else None
+        text = spec or tok.to_str()  # serialised and parsed once (~0.1 s for a 32k BPE)
+        spec = json.loads(text)
+        plain = plain_byte_level(tok, spec)
+        self._check = CharCheck() if plain else None
+        self._chunk = chunk_pattern() if plain else None
+        self._learner = ChunkLearner(tok, text, spec) if plain else None
         if self._check and self.encode(SELF_TEST) != self.encode_whole(SELF_TEST):
             msg = "tokenizers no longer splits as ChunkEncoder assumes: encoding texts whole (slower)"
             warnings.warn(msg, stacklevel=2)
@@ -207,15 +300,15 @@ class ChunkEncoder:
             self._ids.clear()  # flat memory; the common chunks are back within a batch
         out: list[bytes] = [b""] * len(texts)
         pending: list[tuple[int, list[str]]] = []  # texts with chunks not in the cache
-        unseen: set[str] = set()
+        cut, get = self._chunk.findall, self._ids.__getitem__
         for i, text in enumerate(texts):
-            chunks = CHUNK.findall(text)
+            chunks = cut(text)
             try:
-                out[i] = b"".join(map(self._ids.__getitem__, chunks))
+                out[i] = b"".join(map(get, chunks))
             except KeyError:
                 pending.append((i, chunks))
-                unseen |= set(chunks).difference(self._ids)  # in C: probes the dict per chunk
         if pending:
+            unseen = set().union(*(c for _, c in pending)).difference(self._ids)  # C loops, no per-chunk call
             self._finish(texts, pending, unseen, out)
         return out
 
@@ -223,15 +316,17 @@ class ChunkEncoder:
         self, texts: Sequence[str], pending: list[tuple[int, list[str]]], unseen: set[str], out: list[bytes]
     ) -> None:
         """Encode the unseen chunks, then the texts that have them."""
-        doubtful = {c for c in unseen if not self._check.agrees(c)}
-        new = [c for c in unseen if c not in doubtful]
+        bad = self._check.disagreeing("".join(unseen))  # one set difference when all are known
+        doubtful = {c for c in unseen if not bad.isdisjoint(c)} if bad else set()
+        new = list(unseen.difference(doubtful))
         self._ids.update(self._learner.encode(new, self.dtype))
+        get = self._ids.__getitem__
         whole = []  # texts with a character the cut may misjudge: tokenizers splits them
         for i, chunks in pending:
             if doubtful and not doubtful.isdisjoint(chunks):
                 whole.append(i)
             else:
-                out[i] = b"".join(map(self._ids.__getitem__, chunks))
+                out[i] = b"".join(map(get, chunks))
         for i, ids in zip(whole, self.encode_whole([texts[i] for i in whole])):
             out[i] = ids
         for c in new:
@@ -251,23 +346,33 @@ class ChunkLearner:
     as a special token to a copy of the tokenizer: tokenizers cuts a text at its special tokens
     before anything else, so each chunk is encoded as if alone, and the separator's id, which
     BPE cannot produce, marks where the chunks' ids part. Chunks holding the text of a special
-    token (which must stay text) are encoded alone.
+    token (which must stay text) or the separator are encoded alone.
     """
 
-    def __init__(self, tok: Tokenizer) -> None:
+    def __init__(self, tok: Tokenizer, text: str | None = None, spec: dict | None = None) -> None:
         self.tok = tok
-        self._joined = Tokenizer.from_str(tok.to_str())  # encode_special_tokens off: a copy
+        text = text or tok.to_str()
+        self._joined = Tokenizer.from_str(text)  # encode_special_tokens off: a copy
         self._joined.add_special_tokens([AddedToken(SEPARATOR, special=True, normalized=False)])
         self._sep = self._joined.token_to_id(SEPARATOR)
-        specials = [t["content"] for t in json.loads(tok.to_str()).get("added_tokens") or []]
+        specials = [t["content"] for t in (spec or json.loads(text)).get("added_tokens") or []]
         self._special = re.compile("|".join(map(re.escape, [SEPARATOR, *specials])))
+        # A special token's text spanning two joined chunks cannot match: SEPARATOR is between.
+        self._any_special = re.compile("|".join(map(re.escape, specials))) if specials else None
+        assert not any(SEPARATOR in s for s in specials)
 
     def encode(self, chunks: Sequence[str], dtype: np.dtype) -> dict[str, bytes]:
         """Each chunk's ids, as the bytes of a `dtype` array."""
         size = np.dtype(dtype).itemsize
-        joinable, alone = [], []
-        for c in chunks:
-            (alone if self._special.search(c) else joinable).append(c)
+        everything = SEPARATOR.join(chunks)  # one C-level scan for the rare chunk that must go alone
+        if everything.count(SEPARATOR) == max(len(chunks) - 1, 0) and not (
+            self._any_special and self._any_special.search(everything)
+        ):
+            joinable, alone = list(chunks), []
+        else:
+            joinable, alone = [], []
+            for c in chunks:
+                (alone if self._special.search(c) else joinable).append(c)
         groups = [joinable[i : i + LEARN_GROUP] for i in range(0, len(joinable), LEARN_GROUP)]
         encs = self._joined.encode_batch_fast([SEPARATOR.join(g) for g in groups], add_special_tokens=False)
         out: dict[str, bytes] = {}
@@ -293,9 +398,10 @@ def _as_bytes(encodings: list, dtype: np.dtype) -> list[bytes]:
     return [flat[a * size : b * size] for a, b in zip([0, *ends], ends)]
 
 
-def plain_byte_level(tok: Tokenizer) -> bool:
-    """A tokenizer whose encoding is BPE over the byte-level regex split alone (`new_tokenizer`'s)."""
-    spec = json.loads(tok.to_str())
+def plain_byte_level(tok: Tokenizer, spec: dict | None = None) -> bool:
+    """A tokenizer whose encoding is BPE over the byte-level regex split alone (`new_tokenizer`'s);
+    `spec`: its parsed `to_str()`, if at hand."""
+    spec = spec if spec is not None else json.loads(tok.to_str())
     pre, model = spec.get("pre_tokenizer") or {}, spec.get("model") or {}
     return (
         spec.get("normalizer") is None
@@ -311,32 +417,41 @@ def plain_byte_level(tok: Tokenizer) -> bool:
     )
 
 
-class WhitespaceCheck:
-    """Characters that are whitespace for CHUNK exactly when they are for tokenizers' split.
+class CharCheck:
+    """Characters whose class for chunk_pattern is theirs for tokenizers' split.
 
-    A character c is whitespace to tokenizers if "a" + c, "1" + c and "!" + c all split in two:
-    otherwise c is a letter, a number or other, and joins the piece of one of them.
+    tokenizers' class of a character c: a letter if "a" + c is one piece, a number if "1" + c is,
+    other if "!" + c is, whitespace if none is. Ours is `_char_class`; outside the basic plane
+    (no cut is made next to such a character) only whether it is whitespace has to agree. With
+    `classes=False`, only whitespace is compared (what a whitespace-only cut relies on).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, classes: bool = True) -> None:
         self._pre = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        self._classes = classes
         self._known: dict[str, bool] = {}
         self._ok: set[str] = set()  # characters known to agree
-        self._ascii = all(self._agrees(chr(c)) for c in range(128))
 
-    def agrees(self, chunk: str) -> bool:
-        if self._ascii and chunk.isascii():
-            return True
-        # Chinese / Japanese chunks are whole clauses of non-ASCII characters: one C-level subset
-        # test instead of a Python call per character (a quarter of the encoder's time on CJK).
-        chars = set(chunk)
-        return chars <= self._ok or all(self._agrees(c) for c in chars)
+    def disagreeing(self, text: str) -> set[str]:
+        """The characters of `text` the cut would misjudge; one C-level set difference when all
+        are known (Chinese and Japanese chunks are mostly characters seen before)."""
+        new = set(text).difference(self._ok)
+        return {c for c in new if not self._agrees(c)} if new else set()
+
+    def agrees(self, text: str) -> bool:
+        return not self.disagreeing(text)
 
     def _agrees(self, c: str) -> bool:
         ok = self._known.get(c)
         if ok is None:
-            theirs = all(len(self._pre.pre_tokenize_str(x + c)) == 2 for x in "a1!")
-            ok = self._known[c] = theirs == (SPACE.fullmatch(c) is not None)
+            one = [len(self._pre.pre_tokenize_str(x + c)) == 1 for x in "a1!"]
+            theirs = "L" if one[0] else "N" if one[1] else "O" if one[2] else "W"
+            ours = _char_class(c)
+            if ours == "X" or not self._classes:
+                ok = (theirs == "W") == (ours == "W")
+            else:
+                ok = theirs == ours
+            self._known[c] = ok
             if ok:
                 self._ok.add(c)
         return ok

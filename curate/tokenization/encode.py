@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from queue import Queue
@@ -31,7 +31,7 @@ from tokenizers import Tokenizer
 
 from curate.faults import fault_point
 from curate.manifest import atomic_write_text
-from curate.tokenization.bpe import EOT, ChunkEncoder
+from curate.tokenization.bpe import EOT, ChunkEncoder, load_tokenizer
 from curate.tokenization.shards import TokenShardWriter, token_dtype
 
 SPLITS = ("train", "val", "test")  # the int8 codes 0, 1, 2 in the docs tables
@@ -138,13 +138,17 @@ _encoders = threading.local()
 def _encoder(tok: Tokenizer, dtype: np.dtype) -> ChunkEncoder:
     """The ids of `tok.encode` with special tokens as text, by a ChunkEncoder kept across calls.
 
-    One per thread and tokenizer (by content, as `llmcli tokenize` loads it once per input): its
-    chunk cache, which is what makes it fast, then outlives a single input file.
+    One per thread and tokenizer (the same object, as load_tokenizer gives for one file, or the
+    same content): its chunk cache, which is what makes it fast, then outlives a single input
+    file. The same object is not serialised again (~50 ms for a 32k BPE).
     """
-    spec = tok.to_str()
     enc = getattr(_encoders, "last", None)
+    if enc is not None and enc[2] is tok and enc[1].dtype == dtype:
+        return enc[1]
+    spec = tok.to_str()
     if enc is None or enc[0] != spec or enc[1].dtype != dtype:
-        enc = _encoders.last = (spec, ChunkEncoder(tok, dtype))
+        enc = (spec, ChunkEncoder(tok, dtype, spec=spec), tok)
+    _encoders.last = (enc[0], enc[1], tok)
     return enc[1]
 
 
@@ -190,11 +194,11 @@ def encode_part(
             docs.write_table(
                 pa.table(
                     {
-                        "id": pa.array(kept_ids, pa.string()),
-                        "split": pa.array(codes),
-                        "row": pa.array(row + np.flatnonzero(keep)),
-                        "length": pa.array(lens[keep]),
-                        **{c: meta.column(c).filter(pa.array(keep)) for c in META_COLUMNS},
+                        "id": _arrow_strings(kept_ids),
+                        "split": _arrow(codes),
+                        "row": _arrow(row + np.flatnonzero(keep)),
+                        "length": _arrow(lens[keep]),
+                        **{c: meta.column(c).filter(_arrow(keep)) for c in META_COLUMNS},
                     },
                     schema=DOCS_SCHEMA,
                 )
@@ -215,6 +219,43 @@ def encode_part(
         f.close()
     docs.close()
     return result
+
+
+def _arrow(a: np.ndarray) -> pa.Array:
+    """A numpy array of numbers or booleans as an Arrow array, by its buffer.
+
+    Not `pa.array`: any conversion of Python or numpy objects makes pyarrow import pandas
+    (~0.2-0.4 s, a tenth of `llmcli tokenize` on a few MB of text); building from buffers does not.
+    """
+    a = np.asarray(a)
+    if a.dtype == np.bool_:
+        data = np.packbits(a, bitorder="little")
+        return pa.Array.from_buffers(pa.bool_(), len(a), [None, pa.py_buffer(data)])
+    a = np.ascontiguousarray(a)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(a.dtype), len(a), [None, pa.py_buffer(a)])
+
+
+def _numpy(column: pa.ChunkedArray) -> np.ndarray:
+    """A column of numbers without nulls as numpy, by its buffer (`to_numpy` imports pandas)."""
+    a = column.combine_chunks()
+    if a.null_count or not pa.types.is_integer(a.type):
+        return a.to_numpy(zero_copy_only=False)
+    dtype = np.dtype(f"{'i' if pa.types.is_signed_integer(a.type) else 'u'}{a.type.bit_width // 8}")
+    if not len(a):
+        return np.zeros(0, dtype)
+    return np.frombuffer(a.buffers()[1], dtype, a.offset + len(a))[a.offset :]
+
+
+def _arrow_strings(strings: Sequence[str]) -> pa.Array:
+    """Python strings as an Arrow string array, by its buffers (see _arrow)."""
+    data = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(data) + 1, np.int64)
+    np.cumsum([len(b) for b in data], out=offsets[1:])
+    if offsets[-1] >= 2**31:
+        buffers = [None, pa.py_buffer(offsets), pa.py_buffer(b"".join(data))]
+        return pa.Array.from_buffers(pa.large_string(), len(data), buffers).cast(pa.string())
+    buffers = [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(b"".join(data))]
+    return pa.Array.from_buffers(pa.string(), len(data), buffers)
 
 
 def _with_eots(docs: list[bytes], eot: bytes) -> bytes:
@@ -245,9 +286,7 @@ def pack(
     Everything is written to a temp directory first and then moved in, so a killed pack leaves
     the previous complete output (or none); meta.json is moved last.
     """
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(tokenizer_path))
+    tok = load_tokenizer(tokenizer_path, eot_token)  # the one encode_part used, if in this process
     vocab = tok.get_vocab_size()  # as trained: a small corpus fills fewer ids than asked for
     dtype = token_dtype(vocab)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -255,10 +294,11 @@ def pack(
         shutil.rmtree(leftover, ignore_errors=True)
     tmp = out_dir / f".pack.tmp-{os.getpid()}"
     tmp.mkdir()
-    docs = [_with_meta(pq.read_table(p.with_name(p.name + ".docs.parquet"))) for p in parts]
+    # ParquetFile.read, not pq.read_table: that imports pyarrow.dataset, and with it pandas (see _arrow)
+    docs = [_with_meta(pq.ParquetFile(p.with_name(p.name + ".docs.parquet")).read()) for p in parts]
     table = pa.concat_tables(docs) if docs else DOCS_SCHEMA.empty_table()
-    split_col = table.column("split").to_numpy()
-    lengths = table.column("length").to_numpy()
+    split_col = _numpy(table.column("split"))
+    lengths = _numpy(table.column("length"))
     shard_of = np.zeros(len(table), np.int32)
     offset_of = np.zeros(len(table), np.int64)
     # eot_id: the separator before every document (modded-nanogpt aligns batches on it as its BOS)
@@ -282,15 +322,14 @@ def pack(
         meta["shards"][split] = sizes
         meta[f"{split}_tokens"] = int(sum(sizes))
         meta[f"{split}_docs"] = len(rows)
+    split_names = pa.DictionaryArray.from_arrays(_arrow(split_col), _arrow_strings(SPLITS))
     index = pa.table(
         {
             "id": table.column("id"),
-            "split": pa.array(
-                np.asarray(SPLITS, object)[split_col].tolist() if len(table) else [], pa.string()
-            ),
-            "shard": pa.array(shard_of),
-            "offset": pa.array(offset_of),
-            "length": pa.array(lengths, pa.int64()),
+            "split": split_names.cast(pa.string()),
+            "shard": _arrow(shard_of),
+            "offset": _arrow(offset_of),
+            "length": _arrow(lengths.astype(np.int64)),
             **{c: table.column(c) for c in META_COLUMNS},
         },
         schema=INDEX_SCHEMA,

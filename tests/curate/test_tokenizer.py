@@ -17,8 +17,9 @@ from curate.tokenization.bpe import (
     EOT,
     SEPARATOR,
     SPACE,
+    CharCheck,
     ChunkEncoder,
-    WhitespaceCheck,
+    chunk_pattern,
     plain_byte_level,
     train_tokenizer,
 )
@@ -86,7 +87,7 @@ def test_ids_equal_tokenizers_cold_warm_and_after_the_cache_starts_over(tok: Tok
     small = ChunkEncoder(tok, DTYPE, max_chunks=10)  # the cache starts over before most batches
     for lo in range(0, len(texts), 7):
         assert ids_of(small.encode(texts[lo : lo + 7])) == expected[lo : lo + 7]
-        assert len(small._ids) <= 10 + sum(len(tokenizer_mod.CHUNK.findall(t)) for t in texts[lo : lo + 7])
+        assert len(small._ids) <= 10 + sum(len(chunk_pattern().findall(t)) for t in texts[lo : lo + 7])
 
 
 def test_ids_equal_tokenizers_on_random_characters_from_every_plane(tok: Tokenizer) -> None:
@@ -119,7 +120,7 @@ def test_a_character_the_cut_misjudges_sends_its_text_to_tokenizers_whole(
     # Python's own \s also takes U+001C..U+001F for whitespace, which tokenizers does not: a cut
     # on it would be wrong. The check must catch it, and the ids must not change.
     monkeypatch.setattr(tokenizer_mod, "SPACE", re.compile(r"\s"))
-    monkeypatch.setattr(tokenizer_mod, "CHUNK", re.compile(r"\s*\S+|\s+"))
+    monkeypatch.setattr(tokenizer_mod, "chunk_pattern", lambda: re.compile(r"\s*\S+|\s+"))
     texts = ["file\x1csep x", "a \x1d b", "\x1e\x1f", "plain text", "x\x1c\ny"]
     enc = ChunkEncoder(tok, DTYPE)
     assert enc.chunked
@@ -129,7 +130,7 @@ def test_a_character_the_cut_misjudges_sends_its_text_to_tokenizers_whole(
 
 def test_whitespace_set_is_tokenizers_own_over_the_basic_plane() -> None:
     bmp = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF)
-    assert WhitespaceCheck().agrees(bmp)  # each character probed against tokenizers' split
+    assert CharCheck(classes=False).agrees(bmp)  # each character probed against tokenizers' split
     white_space = set("\t\n\x0b\x0c\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000")
     assert {c for c in bmp if SPACE.fullmatch(c)} == white_space | {chr(c) for c in range(0x2000, 0x200B)}
 

@@ -53,7 +53,7 @@ class TrainConfig:
     parallel: Literal["ddp", "fsdp"] = "ddp"  # under torchrun: replicate (DDP) or shard (FSDP2) the model
     activation_checkpointing: bool = False  # recompute each block in backward: less memory, ~1/3 more compute
     # lm_head + cross-entropy chunk by chunk, gradients in the forward (train/fused_loss.py): used on
-    # CPU in fp32 without compile, where it is ~1.3x faster a step; elsewhere the plain path
+    # CPU in fp32 without compile, where a step is ~1.2x faster; elsewhere the plain path
     fused_loss: bool = True
     peak_flops: float = 0.0  # per device, for MFU; 0 = from the table of known GPUs (train/runtime.py)
     spike: SpikeConfig = field(default_factory=SpikeConfig)

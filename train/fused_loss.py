@@ -3,15 +3,14 @@
 The plain path, `F.cross_entropy(lm_head(x))`, materialises the logits (N, V) whole: at batch 8,
 context 256 and GPT-2's 50304 tokens that is 412 MB in fp32, and a training step writes and reads
 four such tensors (logits, log-softmax, the one-hot gradient, softmax's backward), each a fresh
-allocation that the OS has to page in. On CPU that costs about as much as the rest of the model
-(bench/RESULTS.md, "Train vs nanoGPT, CPU"). Here, rows go through in chunks: the chunk's logits,
-its loss, and at once the gradient of the loss w.r.t. those logits, softmax - onehot, which is
-folded into the gradients w.r.t. the hidden states and the (tied) weight before the next chunk
-overwrites the same buffer. Backward is then a multiply by the incoming gradient. The matmul FLOPs
-are the plain path's; what goes is the memory traffic. (Liger kernel's fused linear cross-entropy
-does this on GPU.)
+allocation that the OS has to page in. On CPU that costs ~0.9 s of a ~3 s step (bench/RESULTS.md,
+"Train vs nanoGPT, CPU"). Here, rows go through in chunks: the chunk's logits, its loss, and at once
+the gradient of the loss w.r.t. those logits, softmax - onehot, which is folded into the gradients
+w.r.t. the hidden states and the (tied) weight before the next chunk overwrites the same buffer.
+Backward is then a multiply by the incoming gradient. The matmul FLOPs are the plain path's; what
+goes is the memory traffic. (Liger kernel's fused linear cross-entropy does this on GPU.)
 
-Only for training in fp32 without torch.compile (the trainer decides: `TrainState`/`parallelize`):
+Only for training in fp32 without torch.compile (the trainer decides, in train/state.py `parallelize`):
 the gradients are computed in the forward pass, so it is a waste where no backward follows, and it
 is not written for autocast. Eval and generation keep the plain path, which returns the logits.
 """

@@ -13,15 +13,19 @@ from curate.filters.profiles.
 
 from __future__ import annotations
 
+import functools
+import math
+import operator
 import re
 import unicodedata
 from dataclasses import dataclass
+from itertools import compress, repeat
 
 from datatrove.utils.text import TERMINAL_PUNCTUATION
 
 from curate.filters.base import DocView, Filter
 from curate.filters.profiles import LanguageParams
-from curate.text.words import is_cjk_lang, split_words, split_words_cjk
+from curate.text.words import CJK_CLASS, is_cjk_lang, split_words, split_words_cjk
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_PUNCTUATION = (".", "?", "!", '"', "'")
@@ -34,6 +38,21 @@ CJK_POLICY_SUBSTRINGS = (
     *POLICY_SUBSTRINGS, "使用条款", "服务条款", "隐私政策", "隱私權政策", "隐私声明", "cookie政策",
     "使用cookie", "使用 cookie", "利用規約", "プライバシーポリシー", "クッキー", "個人情報保護方針",
 )  # fmt: skip
+# `any(s in line for s in phrases)` as one regex search, and `line.endswith(marks)` as one set
+# lookup of the last character (every mark is one character).
+_POLICY = re.compile("|".join(map(re.escape, POLICY_SUBSTRINGS)))
+_CJK_POLICY = re.compile("|".join(map(re.escape, CJK_POLICY_SUBSTRINGS)))
+_END = frozenset(END_PUNCTUATION)
+_CJK_END = frozenset(CJK_END_PUNCTUATION)
+_LAST_CHAR = operator.itemgetter(slice(-1, None))
+assert all(len(c) == 1 for c in _CJK_END)
+
+
+@functools.lru_cache(maxsize=16)
+def _cjk_at_least(n: int) -> re.Pattern:
+    """Matches a line with at least `n` Han/Kana characters: each is one word of its own
+    (curate.text.words), so the line has at least `n` words without tokenising it."""
+    return re.compile(f"(?:[^{CJK_CLASS}]*[{CJK_CLASS}]){{{n}}}")
 
 
 @dataclass
@@ -85,32 +104,48 @@ class C4(Filter):
     def check(self, doc: DocView) -> str | None:
         p = self.params.get(doc.lang)
         cjk = is_cjk_lang(doc.lang)
-        end_punct = CJK_END_PUNCTUATION if cjk else END_PUNCTUATION
-        policy = CJK_POLICY_SUBSTRINGS if cjk else POLICY_SUBSTRINGS
+        end_punct = _CJK_END if cjk else _END
+        policy = _CJK_POLICY if cjk else _POLICY
+        min_words = p.min_words_per_line
+        enough_cjk = _cjk_at_least(math.ceil(min_words)).match if cjk and min_words > 0 else None
         kept: list[str] = []
         sentences = 0
         dropped = 0
-        for line in doc.lines:
-            line = line.strip()
+        lines = list(map(str.strip, doc.lines))
+        if p.filter_no_terminal_punct:
+            # A line without a terminal mark at its end is dropped whichever rule drops it first, and
+            # only a citation mark removed ("[1]") can change its end: the loop visits the others.
+            ends = map(end_punct.__contains__, map(_LAST_CHAR, lines))
+            candidates = list(
+                compress(lines, map(operator.or_, ends, map(operator.contains, lines, repeat("["))))
+            )
+            dropped = len(lines) - len(candidates)
+            lines = candidates
+        for line in lines:
             # Whitespace separates words except in Han/Kana runs, where a "word" is a whole clause:
             # there, tokens only for the lines that get past the punctuation rule (most do not).
             words = None if cjk else line.split()
-            if p.max_word_length != -1 and (
-                any(len(w) > p.max_word_length for w in words)
-                if words is not None
-                else len(line) > p.max_word_length
-                and any(len(w) > p.max_word_length for w in split_words_cjk(line))
+            # no word is longer than its line
+            if (
+                p.max_word_length != -1
+                and len(line) > p.max_word_length
+                and (
+                    any(len(w) > p.max_word_length for w in words)
+                    if words is not None
+                    else any(len(w) > p.max_word_length for w in split_words_cjk(line))
+                )
             ):
                 dropped += 1
                 continue
             if p.remove_citations and "[" in line:
                 line = CITATION.sub("", line)
-            if p.filter_no_terminal_punct and (not line.endswith(end_punct) or line.endswith("...")):
+            if p.filter_no_terminal_punct and (line[-1:] not in end_punct or line.endswith("...")):
                 dropped += 1
                 continue
-            if words is None:
+            # Enough Han/Kana characters alone make enough words: no tokens needed for the count.
+            if words is None and not (enough_cjk is not None and enough_cjk(line)):
                 words = split_words_cjk(line)
-            if len(words) < p.min_words_per_line:
+            if words is not None and len(words) < min_words:
                 dropped += 1
                 continue
             lower = line.lower()
@@ -121,7 +156,7 @@ class C4(Filter):
                 continue
             if p.filter_curly_bracket and "{" in line:
                 return "curly_bracket"
-            if p.filter_policy and any(s in lower for s in policy):
+            if p.filter_policy and policy.search(lower):
                 dropped += 1
                 continue
             # Only whether the total reaches the minimum matters: stop tokenising once it does.

@@ -8,15 +8,23 @@ newlines per word (`list_ratio`). Thresholds per document language: curate.filte
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from operator import itemgetter
 
 from datatrove.utils.text import TERMINAL_PUNCTUATION
 
 from curate.filters.base import DocView, Filter
 from curate.filters.gopher import duplicates
 from curate.filters.profiles import LanguageParams
+from curate.text.words import CJK_CLASS, is_cjk_lang
 
-_STOP_CHARS = tuple(TERMINAL_PUNCTUATION)
+# datatrove's line.endswith(tuple(TERMINAL_PUNCTUATION)): 159 single characters, so one set lookup
+# of the last character (the lines are not empty) instead of up to 159 comparisons per line.
+_STOP_CHARS = frozenset(TERMINAL_PUNCTUATION)
+assert all(len(c) == 1 for c in _STOP_CHARS)
+_LAST = itemgetter(-1)
+_CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
 
 
 @dataclass
@@ -39,20 +47,29 @@ class FineWeb(Filter):
 
     def check(self, doc: DocView) -> str | None:
         p, text = self.params.get(doc.lang), doc.text
-        lines = [line for line in text.split("\n") if line.strip()]
+        lines = list(filter(str.strip, text.split("\n")))  # the non-blank lines
         if not lines:
             return "empty"
-        ratio = sum(1 for line in lines if line.endswith(_STOP_CHARS)) / len(lines)
+        ratio = sum(map(_STOP_CHARS.__contains__, map(_LAST, lines))) / len(lines)
         if ratio < p.line_punct_thr and not (ratio == 0 and p.line_punct_exclude_zero):
             return "line_punct_ratio"
-        if sum(1 for line in lines if len(line) <= p.short_line_length) / len(lines) > p.short_line_thr:
-            return "short_line_ratio"
+        # A share is at most 1: a threshold of 1 or more (999 in the CJK profiles) never removes.
+        if not p.short_line_thr >= 1:
+            short = sum(1 for n in map(len, lines) if n <= p.short_line_length)
+            if short / len(lines) > p.short_line_thr:
+                return "short_line_ratio"
         if duplicates(lines)[1] / (len(text) - text.count("\n")) > p.char_duplicates_ratio:
             return "char_dup_ratio"
         newlines = text.count("\n")
-        # Every whitespace-separated chunk holds at least one word token, so when the ratio passes
-        # with chunks it passes with tokens: tokenise (costly after C4 rewrote the text) only if not.
+        # Every whitespace-separated chunk holds at least one word token, and in Chinese and Japanese
+        # every Han/Kana character is one: when the ratio passes with the larger of those counts it
+        # passes with tokens. Tokenise (costly after C4 rewrote the text) only if not.
         if newlines / max(len(text.split()), 1) > p.new_line_ratio:
+            if (
+                is_cjk_lang(doc.lang)
+                and newlines / max(sum(map(len, _CJK_RUN.findall(text))), 1) <= p.new_line_ratio
+            ):
+                return None
             if newlines / max(len(doc.words), 1) > p.new_line_ratio:
                 return "list_ratio"
         return None

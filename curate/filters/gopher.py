@@ -2,7 +2,11 @@
 
 Same statistics as `datatrove.pipeline.filters.GopherQualityFilter` / `GopherRepetitionFilter`,
 computed from the document's shared word tokens (`DocView.words`, one tokenisation per
-document) with C-level set/Counter work instead of per-n-gram string joins.
+document) with C-level set/Counter work instead of per-n-gram string joins. The n-gram rules
+first test an upper bound (the top count times the widest n-gram; the union of the windows at
+repeated positions) with the same comparison as the exact value, so the exact scan runs only when
+the bound crosses the threshold; tests/curate/test_filters_fast_paths.py checks every statistic
+against datatrove's functions.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import filterfalse, repeat
+from operator import mul
 
 import numpy as np
 from datatrove.utils.text import PUNCTUATION_SET
@@ -20,6 +26,7 @@ from curate.text.words import is_cjk_lang
 
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 _HAS_ALPHA = re.compile(r"[^\W\d_]")  # a letter: what str.isalpha() accepts, per character
+assert not any(map(str.isalpha, PUNCTUATION_SET))  # a symbol token is never a word of letters
 
 
 @dataclass
@@ -55,16 +62,20 @@ class GopherQuality(Filter):
         p, text = self.params.get(doc.lang), doc.text
         words = doc.words
         n_words = len(words) or 1  # a wordless text fails min_doc_words first; no division by zero
-        # Per-token tests run once per distinct token (a page repeats most of its words).
+        # Per-token tests run once per distinct token (a page repeats most of its words), and the
+        # costlier ones only on the tokens str.isalpha() does not settle (a Han character is a letter).
         counts = Counter(words)
-        # A token made only of punctuation is a "symbol", not a word.
-        symbols = [w for w in counts if PUNCTUATION_SET.issuperset(w)]
-        n_content = len(words) - sum(counts[w] for w in symbols)
+        unlettered = list(filterfalse(str.isalpha, counts))
+        # A token made only of punctuation is a "symbol", not a word (PUNCTUATION_SET has no letter).
+        symbols = list(filter(PUNCTUATION_SET.issuperset, unlettered))
+        n_content = len(words) - sum(map(counts.__getitem__, symbols))
         if p.min_doc_words and n_content < p.min_doc_words:
             return "gopher_short_doc"
         if p.max_doc_words and n_content > p.max_doc_words:
             return "gopher_long_doc"
-        content_chars = sum(len(w) * c for w, c in counts.items()) - sum(len(w) * counts[w] for w in symbols)
+        content_chars = sum(map(mul, map(len, counts), counts.values())) - sum(
+            len(w) * counts[w] for w in symbols
+        )
         avg = content_chars / n_content if n_content else float("nan")
         if p.min_avg_word_length and avg < p.min_avg_word_length:
             return "gopher_below_avg_threshold"
@@ -77,16 +88,16 @@ class GopherQuality(Filter):
                 return "gopher_too_many_ellipsis"
         lines = doc.lines
         if p.max_bullet_lines_ratio and lines:
-            bullets = sum(1 for s in lines if s.lstrip().startswith(("•", "-")))
+            bullets = sum(map(str.startswith, map(str.lstrip, lines), repeat(("•", "-"))))
             if bullets / len(lines) > p.max_bullet_lines_ratio:
                 return "gopher_too_many_bullets"
         if p.max_ellipsis_lines_ratio and lines:
-            ends = sum(1 for s in lines if s.rstrip().endswith(("...", "…")))
+            ends = sum(map(str.endswith, map(str.rstrip, lines), repeat(("...", "…"))))
             if ends / len(lines) > p.max_ellipsis_lines_ratio:
                 return "gopher_too_many_end_ellipsis"
         if p.min_alpha_words_ratio:
             # str.isalpha() settles most words; only mixed tokens ('3rd', 'a1') need the regex.
-            alpha = sum(c for w, c in counts.items() if w.isalpha() or _HAS_ALPHA.search(w))
+            alpha = len(words) - sum(map(counts.__getitem__, filterfalse(_HAS_ALPHA.search, unlettered)))
             if alpha / n_words < p.min_alpha_words_ratio:
                 return "gopher_below_alpha_threshold"
         if p.min_stop_words and len(self.stop_words(p).intersection(counts)) < p.min_stop_words:
@@ -119,16 +130,10 @@ _LINES = re.compile(r"\n+")
 
 
 def duplicates(items: list[str]) -> tuple[int, int]:
-    """(number of repeated elements, their characters): every occurrence after the first counts."""
-    seen: set[str] = set()
-    n = chars = 0
-    for x in items:
-        if x in seen:
-            n += 1
-            chars += len(x)
-        else:
-            seen.add(x)
-    return n, chars
+    """(number of repeated elements, their characters): every occurrence after the first counts,
+    so all of them less the distinct ones (set and sums in C, no loop per item)."""
+    distinct = set(items)
+    return len(items) - len(distinct), sum(map(len, items)) - sum(map(len, distinct))
 
 
 _PRIME = np.uint64(1_000_003)
@@ -149,62 +154,99 @@ class _NGrams:
         self._hashes = {1: self.ids}
 
     def hashes(self, n: int) -> np.ndarray:
-        if n not in self._hashes:
-            prev = self.hashes(n - 1)
-            self._hashes[n] = prev[:-1] * _PRIME + self.ids[n - 1 :]
-        return self._hashes[n]
+        """h(a + b)[i] = h(a)[i] * P**b + h(b)[i + a] (exact in uint64 arithmetic): from the longest
+        n-grams already hashed, two array operations for any n, not two per word added."""
+        found = self._hashes.get(n)
+        if found is None:
+            a = max(k for k in self._hashes if k < n)
+            b = n - a
+            tail = self.hashes(b)
+            found = self._hashes[n] = self._hashes[a][:-b] * np.uint64(pow(1_000_003, b, 1 << 64)) + tail[a:]
+        return found
 
     def chars(self, start: int, n: int) -> int:
         return int(self.cum[start + n] - self.cum[start])
 
-    def top_chars(self, n: int, spaced: bool = True) -> int:
+    def top_chars(self, n: int, spaced: bool = True, small=None) -> int | None:
         """Characters of the most frequent n-gram (joined by spaces when `spaced`) times its count.
 
-        Ties go to the n-gram seen first, like Counter.most_common in datatrove.
+        Ties go to the n-gram seen first, like Counter.most_common in datatrove: from a plain sort,
+        the first position is one vectorised search (no stable argsort). `small`, a test on an
+        upper bound (the count times the widest n-gram with its spaces): None when it passes,
+        which settles most documents without the search.
         """
-        _, first, counts = np.unique(self.hashes(n), return_index=True, return_counts=True)
-        top = counts.max()
-        start = int(first[counts == top].min())
-        return (self.chars(start, n) + (n - 1 if spaced else 0)) * int(top)
-
-    def top_exceeds(self, n: int, limit: float) -> bool:
-        """Whether `top_chars(n, spaced=False) > limit`. The highest count times the widest n-gram
-        bounds it: a sort without the stable argsort that ties need settles most documents."""
-        h = np.sort(self.hashes(n))
-        runs = np.flatnonzero(np.concatenate([[True], h[1:] != h[:-1], [True]]))
-        widest = int((self.cum[n:] - self.cum[:-n]).max())
-        if int(np.diff(runs).max()) * widest <= limit:
-            return False
-        return self.top_chars(n, spaced=False) > limit
-
-    def repeats(self, n: int) -> np.ndarray:
-        """Positions whose n-gram occurred earlier in the document."""
         h = self.hashes(n)
-        _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-        return np.flatnonzero(first[inverse] < np.arange(len(h)))
+        s = np.sort(h)
+        edges = np.ones(len(s) + 1, dtype=bool)  # where a run of equal n-grams starts or ends
+        np.not_equal(s[1:], s[:-1], out=edges[1:-1])
+        bounds = edges.nonzero()[0]
+        counts = bounds[1:] - bounds[:-1]
+        top = int(counts.max())
+        pad = n - 1 if spaced else 0
+        if small is not None and small(top * (int((self.cum[n:] - self.cum[:-n]).max()) + pad)):
+            return None
+        if top == 1:
+            start = 0  # every n-gram once: the first one
+        else:
+            values = s[bounds[:-1][counts == top]]  # ascending
+            if len(values) == 1:
+                start = int((h == values[0]).argmax())
+            else:  # membership by binary search (np.isin costs several times more on small arrays)
+                at = np.minimum(np.searchsorted(values, h), len(values) - 1)
+                start = int((values[at] == h).argmax())
+        return (self.chars(start, n) + pad) * top
 
-    def covered_chars(self, starts: np.ndarray, n: int) -> int:
-        """Characters of the words inside the union of the windows [start, start + n)."""
-        size = len(self.ids) + 1
-        ends = np.minimum(starts + n, size - 1)
-        depth = np.cumsum(np.bincount(starts, minlength=size) - np.bincount(ends, minlength=size))
-        lens = np.diff(self.cum)
-        return int(lens[depth[:-1] > 0].sum())
+    def _sorted(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(positions by n-gram, stable: equal n-grams by position; whether each of those after
+        the first equals the one before)."""
+        h = self.hashes(n)
+        order = np.argsort(h, kind="stable")
+        s = h[order]
+        return order, s[1:] == s[:-1]
 
-    def dup_chars(self, n: int) -> int:
+    def repeats(self, n: int, sorted_: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """Positions whose n-gram occurred earlier in the document, in order."""
+        order, same = sorted_ if sorted_ is not None else self._sorted(n)
+        return np.sort(order[1:][same])
+
+    def groups(
+        self, n: int, sorted_: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(first position of each position's n-gram, an id per distinct n-gram), what
+        np.unique(return_index, return_inverse) gives, from the one stable argsort."""
+        order, same = sorted_ if sorted_ is not None else self._sorted(n)
+        new = np.ones(len(order), dtype=bool)
+        np.logical_not(same, out=new[1:])
+        inverse = np.empty(len(order), dtype=np.intp)
+        inverse[order] = np.cumsum(new) - 1
+        return order[new][inverse], inverse
+
+    def covered_chars(self, starts: np.ndarray, ns: list[int]) -> list[int]:
+        """For each n of `ns`: characters of the words inside the union of the windows
+        [start, start + n). `starts` ascending: window i contributes up to the next start."""
+        gaps = np.empty_like(starts)
+        np.subtract(starts[1:], starts[:-1], out=gaps[:-1])
+        gaps[-1] = len(self.ids) - starts[-1]
+        stops = starts + np.minimum(gaps, np.array(ns, dtype=starts.dtype)[:, None])
+        return (self.cum[stops] - self.cum[starts]).sum(axis=1).tolist()
+
+    def dup_chars(self, n: int, small=None) -> int | None:
         """datatrove's find_all_duplicate: scan left to right; an n-gram already seen at a visited
         position counts its characters and the scan jumps n words ahead (the positions it jumps
         over are never added to the seen set).
 
         Only positions whose n-gram occurred earlier can be repeats; the Python loop visits just
-        those, and an earlier occurrence counts as seen unless a jump skipped it.
+        those, and an earlier occurrence counts as seen unless a jump skipped it. The counted
+        windows lie inside the union of the windows at those positions: `small`, a test on that
+        bound, returns None without the loop when it passes.
         """
-        h = self.hashes(n)
-        _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
-        first_of = first[inverse]  # first position of each position's n-gram
-        candidates = np.flatnonzero(first_of < np.arange(len(h)))
+        sorted_ = self._sorted(n)
+        candidates = self.repeats(n, sorted_)
         if not len(candidates):
             return 0
+        if small is not None and small(self.covered_chars(candidates, [n])[0]):
+            return None
+        first_of, inverse = self.groups(n, sorted_)
         skipped: set[int] = set()
         repeated = idx = 0
         for i, f in zip(candidates.tolist(), first_of[candidates].tolist()):
@@ -232,18 +274,20 @@ class GopherRepetition(Filter):
         if not text:
             return "empty"
         size = len(text)
-        paragraphs = _PARAGRAPHS.split(text.strip())
-        n_dup, dup_chars = duplicates(paragraphs)
-        if p.dup_para_frac and n_dup / len(paragraphs) > p.dup_para_frac:
-            return "dup_para_frac"
-        if p.dup_para_char_frac and dup_chars / size > p.dup_para_char_frac:
-            return "dup_para_char_frac"
-        lines = _LINES.split(text)
-        n_dup, dup_chars = duplicates(lines)
-        if p.dup_line_frac and n_dup / len(lines) > p.dup_line_frac:
-            return "dup_line_frac"
-        if p.dup_line_char_frac and dup_chars / size > p.dup_line_char_frac:
-            return "dup_line_char_frac"
+        if p.dup_para_frac or p.dup_para_char_frac:  # both off in the Chinese and Japanese profiles
+            paragraphs = _PARAGRAPHS.split(text.strip())
+            n_dup, dup_chars = duplicates(paragraphs)
+            if p.dup_para_frac and n_dup / len(paragraphs) > p.dup_para_frac:
+                return "dup_para_frac"
+            if p.dup_para_char_frac and dup_chars / size > p.dup_para_char_frac:
+                return "dup_para_char_frac"
+        if p.dup_line_frac or p.dup_line_char_frac:
+            lines = _LINES.split(text)
+            n_dup, dup_chars = duplicates(lines)
+            if p.dup_line_frac and n_dup / len(lines) > p.dup_line_frac:
+                return "dup_line_frac"
+            if p.dup_line_char_frac and dup_chars / size > p.dup_line_char_frac:
+                return "dup_line_char_frac"
 
         if not p.top_n_grams and not p.dup_n_grams:
             return None
@@ -255,21 +299,32 @@ class GopherRepetition(Filter):
             n = int(n)
             if n_words < n:
                 continue
-            if grams.top_chars(n) / size > frac if spaced else grams.top_exceeds(n, frac * size):
-                return f"top_{n}_gram"
+            # The same comparison on the bound as on the value: no rounding can tell them apart.
+            if spaced:
+                top = grams.top_chars(n, True, lambda bound, frac=frac: bound / size <= frac)
+                if top is not None and top / size > frac:
+                    return f"top_{n}_gram"
+            else:
+                limit = frac * size
+                top = grams.top_chars(n, False, lambda bound, limit=limit: bound <= limit)
+                if top is not None and top > limit:
+                    return f"top_{n}_gram"
         # A repeated n-gram starts at a position where the shortest configured n-gram repeats too,
-        # and the characters the greedy scan counts lie inside the union of those windows. When
-        # that bound passes the threshold, the exact scan (a Python loop) is not needed.
+        # and the characters the greedy scan counts lie inside the union of those windows. While
+        # that bound (then the tighter one of the n-gram's own repeats) stays within the threshold,
+        # the exact scan (a Python loop) is not needed.
         dup_ns = [int(n) for n, _ in p.dup_n_grams]
         if not dup_ns or n_words < min(dup_ns):
             return None
         starts = grams.repeats(min(dup_ns))
         if not len(starts):
             return None
-        for n, frac in p.dup_n_grams:
+        for (n, frac), covered in zip(p.dup_n_grams, grams.covered_chars(starts, dup_ns)):
             n = int(n)
-            if n_words < n or grams.covered_chars(starts, n) / size <= frac:
+            if n_words < n or covered / size <= frac:
                 continue
-            if grams.dup_chars(n) / size > frac:
+            # the bound of this n's own repeats, then (rarely) the exact scan
+            repeated = grams.dup_chars(n, lambda bound, frac=frac: bound / size <= frac)
+            if repeated is not None and repeated / size > frac:
                 return f"duplicated_{n}_n_grams"
         return None

@@ -190,6 +190,8 @@ def test_dedup_batches_split_han_and_kana_in_numpy_exactly_as_normalize_text() -
         "〜中〜",
         "中…文",
         "ＡＢＣ、中。",
+        "中゛文",  # U+309B: inside a Kana block, but a symbol (not a word character)
+        "⺀中",  # a CJK radical: a symbol
     ]
     norm = normalise_batch(texts)
     first = np.concatenate([[0], np.cumsum(norm.doc_words)])
@@ -198,6 +200,24 @@ def test_dedup_batches_split_han_and_kana_in_numpy_exactly_as_normalize_text() -
         assert norm.buf[norm.doc_off[d] : norm.doc_off[d + 1]].tobytes().decode() == expected
         spans = zip(norm.word_start[first[d] : first[d + 1]], norm.word_len[first[d] : first[d + 1]])
         assert [norm.buf[s : s + n].tobytes().decode() for s, n in spans] == expected_words
+
+
+def test_the_quick_scan_for_characters_the_byte_table_gets_wrong_agrees_with_the_full_one() -> None:
+    """_needs_collapse (a negated class, then the full pattern from its first match) against
+    _NOT_FOR_BYTES alone, for every character of the basic plane and of the Han/Kana ranges."""
+    from curate.dedup.minhash import _NOT_FOR_BYTES, _needs_collapse
+    from curate.text.words import CJK_RANGES
+
+    codes = set(range(0xD800)) | set(range(0xE000, 0x10000))
+    codes |= {c for lo, hi in CJK_RANGES for c in range(lo, hi + 1)}
+    differ = [
+        c
+        for c in sorted(codes)
+        if _needs_collapse(f"中{chr(c)}文") != bool(_NOT_FOR_BYTES.search(f"中{chr(c)}文"))
+    ]
+    assert differ == []
+    for text in (ZH_PAGE, JA_PAGE, ZH_PAGE + "©", "Ａ" + JA_PAGE + "٣"):
+        assert _needs_collapse(text) == bool(_NOT_FOR_BYTES.search(text))
 
 
 def test_punctuation_taken_out_before_nfkc_normalises_to_what_is_taken_out_anyway() -> None:

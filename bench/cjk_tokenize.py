@@ -7,6 +7,8 @@ prints how many chunks each cut gives and how much of the text is new to the cac
 tokenizers' `encode_batch_fast`, of a cold ChunkEncoder (a fresh cache per round: every chunk is
 new the first time) and of a warm one (the same texts again), best of 5 interleaved rounds, and
 checks the ids are tokenizers' own. bench/tokenization.py --input gives the end-to-end figure.
+It also prints how many places inside runs of Han/Kana (non-ASCII) letters no merge of the BPE
+can join across (letter_cut_stats: a cut tried there did not pay, see bench/RESULTS.md).
 
     .venv/bin/python bench/cjk_corpus.py --parquet runs/bench-cjk/parquet
     .venv/bin/python bench/cjk_tokenize.py [--input runs/bench-cjk/parquet]
@@ -15,6 +17,8 @@ checks the ids are tokenizers' own. bench/tokenization.py --input gives the end-
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import re
 import sys
 import time
@@ -27,6 +31,62 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curate.tokenization.bpe import WHITESPACE, ChunkEncoder, chunk_pattern, train_tokenizer  # noqa: E402
+
+
+def byte_chars() -> dict[int, str]:
+    """GPT-2's byte-level alphabet (tokenizers' ByteLevel): byte -> the character its merges use."""
+    bs = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAD), *range(0xAE, 0x100)]
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:  # the others: 256, 257, ... in byte order
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+def letter_cut_stats(tok, texts: list[str]) -> str:
+    """Places between two letters of the basic plane outside ASCII, inside chunk_pattern's letter
+    runs, where no merge (A, B) of `tok` has A ending with the bytes of the letter before (or A a
+    suffix of them) and B starting with those of the letter after (or B a prefix of them): BPE
+    never joins the two sides there, so a cut there keeps the ids. With how much of the text the
+    distinct non-ASCII letter runs hold, whole and cut at those places (what BPE has to encode)."""
+    meets: dict[str, set[str]] = {}
+    for m in json.loads(tok.to_str())["model"]["merges"]:
+        a, b = m.split(" ", 1) if isinstance(m, str) else m
+        right = {b[:2], b[:3]} if len(b) >= 2 else set()
+        right |= {"\0" + b} if len(b) < 3 else set()
+        for key in ({a[-2:], a[-3:]} if len(a) >= 2 else set()) | ({"\0" + a} if len(a) < 3 else set()):
+            meets.setdefault(key, set()).update(right)
+    bc = byte_chars()
+
+    @functools.cache
+    def safe(c1: str, c2: str) -> bool:
+        b1, b2 = ("".join(bc[x] for x in c.encode()) for c in (c1, c2))
+        ends = [b1, *("\0" + b1[-k:] for k in range(1, len(b1)))]
+        starts = {b2, *("\0" + b2[:k] for k in range(1, len(b2)))}
+        return all(starts.isdisjoint(meets.get(k, ())) for k in ends)
+
+    places = cuts = 0
+    runs, pieces = set(), set()
+    for text in texts:
+        for chunk in chunk_pattern().findall(text):
+            run = chunk.lstrip()
+            if chunk.isascii() or len(run) < 2 or not run.isalpha() or max(run) > "\uffff":
+                continue
+            runs.add(chunk)
+            at = [i for i in range(1, len(run)) if run[i - 1] > "\x7f" < run[i] and safe(run[i - 1], run[i])]
+            places += sum(run[i - 1] > "\x7f" < run[i] for i in range(1, len(run)))
+            cuts += len(at)
+            lead = len(chunk) - len(run)
+            ends = [lead + i for i in at]
+            pieces.update(chunk[a:b] for a, b in zip([0, *ends], [*ends, len(chunk)]))
+    chars = sum(map(len, texts))
+    return (
+        f"  letter runs: {cuts / max(places, 1):.0%} of {places / 1e6:.2f} M places between non-ASCII letters "
+        f"no merge joins; distinct runs {sum(map(len, runs)) / chars:.0%} of the text, "
+        f"cut there {sum(map(len, pieces)) / chars:.0%}"
+    )
 
 
 def main() -> None:
@@ -49,6 +109,7 @@ def main() -> None:
             f"  {name}: {len(chunks)} chunks, {len(set(chunks)) / len(chunks):.0%} distinct, "
             f"{sum(map(len, chunks)) / len(chunks):.1f} chars each, {first / chars:.0%} of the text new"
         )
+    print(letter_cut_stats(tok, texts))
     check = ChunkEncoder(tok, np.uint16)
     assert [x for b in batches for x in check.encode(b)] == [
         x for b in batches for x in check.encode_whole(b)

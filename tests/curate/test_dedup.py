@@ -298,16 +298,20 @@ def test_exact_only_and_minhash_off(tmp_path: Path) -> None:
     assert len(removed) == len(copies) // 2 and not (out / "_pairs").exists()
 
 
-def test_verify_drops_pairs_below_the_threshold(tmp_path: Path) -> None:
+def pair_at_half_and_pair_near_one() -> list[dict]:
+    """b is a at Jaccard ~ 0.5 (a candidate with 56 bands of 2 rows), c is a at ~ 0.95; six others."""
     rng = random.Random(3)
     base = doc_words(rng, 200)
-    # A pair at Jaccard ~ 0.5 (a candidate with 56 bands of 2 rows) and one at ~ 0.95.
     docs = [
         {"url": "https://x.example/a", "text": " ".join(base)},
         {"url": "https://x.example/b", "text": " ".join(base[:100] + doc_words(rng, 100))},
         {"url": "https://x.example/c", "text": " ".join(mutate(base, 1, rng))},
     ]
-    docs += [{"url": f"https://x.example/z{i}", "text": " ".join(doc_words(rng))} for i in range(6)]
+    return docs + [{"url": f"https://x.example/z{i}", "text": " ".join(doc_words(rng))} for i in range(6)]
+
+
+def test_verify_drops_pairs_below_the_threshold(tmp_path: Path) -> None:
+    docs = pair_at_half_and_pair_near_one()
     # min_estimate: 0 keeps every LSH candidate, so that only verification can drop b.
     loose = "{exact: true, minhash: {bands: 56, rows: 2, threshold: 0.8, min_estimate: 0, verify: VERIFY}}"
     plain = rows(run(tmp_path, docs, loose.replace("VERIFY", "false"), name="plain"), removed=True)
@@ -321,14 +325,7 @@ def test_verify_drops_pairs_below_the_threshold(tmp_path: Path) -> None:
 
 def test_estimate_floor_drops_lsh_collisions_below_it(tmp_path: Path) -> None:
     """The default floor (threshold - 3 sd) drops the loose LSH's candidate at Jaccard ~0.5."""
-    rng = random.Random(3)
-    base = doc_words(rng, 200)
-    docs = [
-        {"url": "https://x.example/a", "text": " ".join(base)},
-        {"url": "https://x.example/b", "text": " ".join(base[:100] + doc_words(rng, 100))},
-        {"url": "https://x.example/c", "text": " ".join(mutate(base, 1, rng))},
-    ]
-    docs += [{"url": f"https://x.example/z{i}", "text": " ".join(doc_words(rng))} for i in range(6)]
+    docs = pair_at_half_and_pair_near_one()
     out = run(tmp_path, docs, "{exact: true, minhash: {bands: 56, rows: 2, threshold: 0.8}}")
     assert {r["url"] for r in rows(out, removed=True)} == {"https://x.example/c"}
     stats = Manifest.load(out).steps["finalize"]["summary"]

@@ -76,6 +76,11 @@ def build(cache: Path = CACHE) -> list[dict]:
         for (lang, page, _), (t, e) in zip(jobs, texts)
         if t and e
     ]
+    return write_jsonl(rows, cache)
+
+
+def write_jsonl(rows: list[dict], cache: Path) -> list[dict]:
+    """`rows` as JSON lines at `cache`, by a temp file renamed over it; returns them."""
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as f:
@@ -134,13 +139,7 @@ def build_all(cache: Path = ALL_CACHE) -> list[dict]:
     rows = [r for r in rows if r["text"] and len(_HAN_KANA.findall(r["text"])) >= 0.1 * len(r["text"])]
     seen: set[str] = set()
     rows = [r for r in rows if not (r["text"] in seen or seen.add(r["text"]))]
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for r in rows:
-            f.write(json.dumps(r, ensure_ascii=False) + "\n")
-    tmp.replace(cache)
-    return rows
+    return write_jsonl(rows, cache)
 
 
 def write_all_parquet(rows: list[dict], out: Path) -> Path:

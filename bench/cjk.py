@@ -48,7 +48,7 @@ from bench.cjk_corpus import build  # noqa: E402
 from curate.decontam.benchmarks import BenchmarkItem  # noqa: E402
 from curate.decontam.index import build_index  # noqa: E402
 from curate.decontam.scan import scan_texts  # noqa: E402
-from curate.dedup.minhash import band_hashes, batch_shingles, minhash, normalise_batch  # noqa: E402
+from curate.dedup.minhash import band_hashes, batch_shingles, jaccard_estimate, minhash, normalise_batch  # noqa: E402
 from curate.filters import QUALITY_FAMILIES, DocView  # noqa: E402
 from curate.filters.language import LanguageConfig, LanguageFilter  # noqa: E402
 from curate.filters.profiles import FINEWEB2  # noqa: E402
@@ -296,7 +296,7 @@ def section_dedup(rows, verbose: bool = False, seeds: int = 8):
             else:
                 (bands, sig), secs = timed(our_candidates, texts)
                 cut = floor if name == "ours" else 0.0
-                keep = lambda i, j, sig=sig, cut=cut: (sig[i] == sig[j]).mean() >= cut  # noqa: E731
+                keep = lambda i, j, sig=sig, cut=cut: jaccard_estimate(sig[i], sig[j]) >= cut  # noqa: E731
             recall, verified, false = dedup_figures(pages, texts, bands, keep)
             if verbose:
                 print("  false pairs:", sorted(names[j] for j in false))
@@ -314,7 +314,7 @@ def section_dedup(rows, verbose: bool = False, seeds: int = 8):
             r3, fr = [], []
             for seed in range(1, seeds + 1):
                 bands, sig = our_candidates(texts, seed)
-                keep = lambda i, j, sig=sig, cut=cut: (sig[i] == sig[j]).mean() >= cut  # noqa: E731
+                keep = lambda i, j, sig=sig, cut=cut: jaccard_estimate(sig[i], sig[j]) >= cut  # noqa: E731
                 recall, _, false = dedup_figures(pages, texts, bands, keep)
                 r3.append(recall[1])
                 fr.append(len(false))

@@ -22,7 +22,14 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from curate.dedup.components import read_result, write_partitioned
-from curate.dedup.minhash import band_hashes, batch_shingles, exact_keys, minhash, normalise_batch
+from curate.dedup.minhash import (
+    band_hashes,
+    batch_shingles,
+    exact_keys,
+    jaccard_estimate,
+    minhash,
+    normalise_batch,
+)
 
 # Candidate pairs whose signatures are compared at once against the estimate floor: two
 # (pairs, num_perm) uint32 gathers, ~115 MB at 112 hash functions.
@@ -151,7 +158,7 @@ def above_floor(edges: np.ndarray, offsets: np.ndarray, dirs: list[str], floor: 
     for lo in range(0, len(edges), _FLOOR_CHUNK):
         chunk = edges[lo : lo + _FLOOR_CHUNK]
         a, b = gather_sigs(chunk[:, 0], offsets, dirs), gather_sigs(chunk[:, 1], offsets, dirs)
-        keep[lo : lo + len(chunk)] = (a == b).mean(axis=1) >= floor
+        keep[lo : lo + len(chunk)] = jaccard_estimate(a, b) >= floor
     return edges[keep]
 
 

@@ -90,6 +90,31 @@ def test_ids_equal_tokenizers_cold_warm_and_after_the_cache_starts_over(tok: Tok
         assert len(small._ids) <= 10 + sum(len(chunk_pattern().findall(t)) for t in texts[lo : lo + 7])
 
 
+def test_ids_equal_tokenizers_when_slices_overlap_with_learning(
+    tok: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small slices: each is cut while tokenizers learns the one before, whose new chunks the
+    # next must neither learn again nor miss; a text whose chunks are all cached is filled in
+    # at once, one that needs another slice's chunks waits for them.
+    monkeypatch.setattr(tokenizer_mod, "SLICE_CHARS", 40)
+    monkeypatch.setattr(tokenizer_mod, "PROBE", 2)
+    planned: list[str] = []
+    plan = tokenizer_mod.ChunkLearner.plan
+    monkeypatch.setattr(
+        tokenizer_mod.ChunkLearner, "plan", lambda self, c: (planned.extend(c), plan(self, c))[1]
+    )
+    texts = varied_texts(120, seed=5) + [f"w{i} shared words, shared again 日本語 {i % 3}" for i in range(30)]
+    expected = reference(tok, texts)
+    enc = ChunkEncoder(tok, DTYPE)
+    planned.clear()  # SELF_TEST's
+    assert ids_of(enc.encode(texts)) == expected
+    assert len(planned) == len(set(planned))  # no chunk learned twice
+    cold = len(planned)
+    assert " shared" in planned and ids_of(enc.encode(texts[::-1])) == expected[::-1]
+    relearned = planned[cold:]  # warm: nothing new, but the long chunks not kept
+    assert relearned and all(len(c) > tokenizer_mod.MAX_CHUNK_CHARS for c in relearned)
+
+
 def test_ids_equal_tokenizers_on_random_characters_from_every_plane(tok: Tokenizer) -> None:
     rng = random.Random(7)
     pieces = [*SPACES, "<|endoftext|>", SEPARATOR, "'s", "'ll", " the", "123", "..."]
@@ -126,6 +151,8 @@ def test_a_character_the_cut_misjudges_sends_its_text_to_tokenizers_whole(
     assert enc.chunked
     assert ids_of(enc.encode(texts)) == reference(tok, texts)
     assert "plain" in enc._ids and not any("\x1c" in c or "\x1d" in c for c in enc._ids)
+    monkeypatch.setattr(tokenizer_mod, "SLICE_CHARS", 4)  # a slice a text: each sent whole on its own
+    assert ids_of(ChunkEncoder(tok, DTYPE).encode(texts)) == reference(tok, texts)
 
 
 def test_whitespace_set_is_tokenizers_own_over_the_basic_plane() -> None:

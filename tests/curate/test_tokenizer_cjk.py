@@ -160,6 +160,20 @@ def test_character_classes_are_tokenizers_own_over_the_basic_plane() -> None:
     assert len(bad) < 50
 
 
+def test_the_batched_class_probe_is_the_one_character_split() -> None:
+    # tokenizers' class of c, one character at a time: which of "a" + c, "1" + c, "!" + c is one
+    # piece. The batched probe must give the same for every character of the basic plane and a
+    # sample beyond it (unassigned, private use, emoji, supplementary ideographs).
+    pre = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+
+    def alone(c: str) -> str:
+        one = [len(pre.pre_tokenize_str(x + c)) == 1 for x in "a1!"]
+        return "L" if one[0] else "N" if one[1] else "O" if one[2] else "W"
+
+    chars = [chr(c) for c in [*range(0xD800), *range(0xE000, 0x10000), *range(0x10000, 0x110000, 97)]]
+    assert CharCheck().tokenizers_class(chars) == [alone(c) for c in chars]
+
+
 def test_a_class_the_cut_misjudges_sends_its_text_to_tokenizers_whole(
     cjk_tok: Tokenizer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

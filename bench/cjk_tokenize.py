@@ -30,7 +30,8 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from curate.tokenization.bpe import WHITESPACE, ChunkEncoder, chunk_pattern, train_tokenizer  # noqa: E402
+from curate.tokenization.bpe import train_tokenizer  # noqa: E402
+from curate.tokenization.chunks import WHITESPACE, ChunkEncoder, chunk_pattern  # noqa: E402
 
 
 def byte_chars() -> dict[int, str]:

@@ -11,7 +11,7 @@ the ratios (targets: ours >= 0.85x raw encode_batch, >= 1.5x datatrove), and the
 `ours` at 1x and 10x the input (streaming: it should stay flat).
 
 The generated prose repeats a small vocabulary, which flatters ours (its chunk cache, see
-curate.tokenization.bpe.ChunkEncoder); `--input DIR` runs the same comparison on real Parquet text.
+curate.tokenization.chunks.ChunkEncoder); `--input DIR` runs the same comparison on real Parquet text.
 
     .venv/bin/python bench/tokenization.py [--docs 10000] [--scale 10] [--workers 1]
     .venv/bin/python bench/tokenization.py --input DIR [--tokenizer FILE]

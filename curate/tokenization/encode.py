@@ -31,7 +31,8 @@ from tokenizers import Tokenizer
 
 from curate.faults import fault_point
 from curate.manifest import atomic_write_text
-from curate.tokenization.bpe import EOT, ChunkEncoder, load_tokenizer
+from curate.tokenization.bpe import EOT, load_tokenizer
+from curate.tokenization.chunks import ChunkEncoder
 from curate.tokenization.shards import TokenShardWriter, token_dtype
 
 SPLITS = ("train", "val", "test")  # the int8 codes 0, 1, 2 in the docs tables

@@ -12,16 +12,15 @@ import pyarrow.parquet as pq
 import pytest
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 
-import curate.tokenization.bpe as tokenizer_mod
-from curate.tokenization.bpe import (
-    EOT,
+import curate.tokenization.chunks as tokenizer_mod
+from curate.tokenization.bpe import EOT, train_tokenizer
+from curate.tokenization.chunks import (
     SEPARATOR,
     SPACE,
     CharCheck,
     ChunkEncoder,
     chunk_pattern,
     plain_byte_level,
-    train_tokenizer,
 )
 from curate.tokenization.encode import _encoder, encode_part
 from tests.warcs import PARAGRAPHS

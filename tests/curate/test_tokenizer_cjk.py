@@ -19,16 +19,9 @@ import pyarrow.parquet as pq
 import pytest
 from tokenizers import Tokenizer, pre_tokenizers
 
-import curate.tokenization.bpe as tokenizer_mod
-from curate.tokenization.bpe import (
-    EOT,
-    CharCheck,
-    ChunkEncoder,
-    chunk_pattern,
-    load_tokenizer,
-    save_tokenizer,
-    train_tokenizer,
-)
+import curate.tokenization.chunks as tokenizer_mod
+from curate.tokenization.bpe import EOT, load_tokenizer, save_tokenizer, train_tokenizer
+from curate.tokenization.chunks import CharCheck, ChunkEncoder, chunk_pattern
 from curate.tokenization.encode import _arrow, _arrow_strings, _numpy, encode_part
 from tests.curate.test_cjk import JA_PAGE, ZH_PAGE
 from tests.curate.test_tokenizer import DTYPE, TRICKY, ids_of, reference

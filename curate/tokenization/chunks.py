@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 import itertools
+import operator
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f
 SPACE = re.compile(f"[{WHITESPACE}]")
 ASTRAL = "\U00010000-\U0010ffff"  # outside the basic plane: never cut next to (see chunk_pattern)
 MAX_CHUNKS = 1 << 19  # cached chunks (~80 MB); past this the cache starts over
-MAX_CHUNK_CHARS = 256  # longer chunks (rarely repeated) are not kept past their batch
+MAX_CHUNK_CHARS = 256  # longer chunks (rarely repeated) are not kept past their slice
 SEPARATOR = "\ufdd0"  # a Unicode noncharacter: the special token new chunks are joined with
 LEARN_GROUP = 256  # new chunks per text handed to tokenizers
 SLICE_CHARS = 1 << 18  # characters of text cut while tokenizers learns the previous slice's chunks
@@ -102,12 +103,15 @@ def _char_class(c: str) -> str:
 
 @dataclass
 class _Slice:
-    """Texts of one slice whose chunks were not all cached: the chunks being learned for them,
-    and the texts sent to tokenizers whole."""
+    """One slice of a batch of texts: those whose chunks were not all cached, the chunks being
+    learned for them, and the texts sent to tokenizers whole."""
 
+    out: list[bytes]  # its batch's ids, filled in slice by slice
+    last: bool  # the batch's last slice: once it is finished, so is the batch
     pending: list[tuple[int, list[str]]]  # (text's index, its chunks): joined once learned
-    new: set[str]  # the chunks being learned: ChunkLearner.plan's groups and chunks alone
-    groups: list[list[str]]
+    new: set[str]  # chunks being learned and then kept: the next slice takes them as seen
+    long: list[str]  # chunks being learned that are too long to keep past this slice
+    groups: list[list[str]]  # ChunkLearner.plan's
     alone: list[str]
     whole: list[int]  # texts encoded by tokenizers whole
     encoding: Future | None  # -> (ChunkLearner.run's encodings, the whole texts' encodings)
@@ -170,39 +174,56 @@ class ChunkEncoder:
         return self._check is not None
 
     def encode(self, texts: Sequence[str]) -> list[bytes]:
-        """Each text's ids, as the bytes of a `dtype` array.
+        """Each text's ids, as the bytes of a `dtype` array."""
+        return list(self.encode_stream([texts]))[0]
+
+    def encode_stream(self, batches: Iterable[Sequence[str]]) -> Iterator[list[bytes]]:
+        """Each batch's ids, as `encode` gives them, in order, one batch read ahead.
 
         The texts go through in slices of about SLICE_CHARS characters, one slice ahead: while
         tokenizers encodes one slice's new chunks in a thread (it lets go of the GIL), this
-        thread cuts the next slice and looks its chunks up, so both cores work.
+        thread cuts the next slice and looks its chunks up, so both cores work, from one batch
+        into the next without a pause.
         """
         if self._check is None:
-            return self.encode_whole(texts)
-        if len(self._ids) > self.max_chunks:
-            self._ids.clear()  # flat memory; the common chunks are back within a batch
-        out: list[bytes] = [b""] * len(texts)
-        learned: list[str] = []
+            yield from map(self.encode_whole, batches)
+            return
         # A pool per call, not per encoder: a thread does not survive a fork into a worker.
         with ThreadPoolExecutor(1, thread_name_prefix="chunk-learner") as pool:
             ahead: _Slice | None = None
-            for lo, hi in _slices(texts, SLICE_CHARS):
-                current = self._start(texts, lo, hi, out, pool, ahead)
-                if ahead is not None:
-                    self._finish(ahead, out, learned)
-                ahead = current
-            if ahead is not None:
-                self._finish(ahead, out, learned)
-        lengths = np.fromiter(map(len, learned), np.int64, len(learned))
-        for i in np.flatnonzero(lengths > MAX_CHUNK_CHARS).tolist():
-            del self._ids[learned[i]]
-        return out
+            for texts in batches:
+                if ahead is not None and (not texts or len(self._ids) > self.max_chunks):
+                    if (done := self._finish(ahead)) is not None:  # nothing in flight now
+                        yield done
+                    ahead = None
+                if len(self._ids) > self.max_chunks:
+                    self._ids.clear()  # flat memory; the common chunks are back within a batch
+                if not texts:
+                    yield []
+                    continue
+                out: list[bytes] = [b""] * len(texts)
+                bounds = list(_slices(texts, SLICE_CHARS))
+                for j, (lo, hi) in enumerate(bounds):
+                    current = self._start(texts, lo, hi, out, j == len(bounds) - 1, pool, ahead)
+                    if ahead is not None and (done := self._finish(ahead)) is not None:
+                        yield done
+                    ahead = current
+            if ahead is not None and (done := self._finish(ahead)) is not None:
+                yield done
 
     def _start(
-        self, texts: Sequence[str], lo: int, hi: int, out: list[bytes], pool: Executor, ahead: _Slice | None
+        self,
+        texts: Sequence[str],
+        lo: int,
+        hi: int,
+        out: list[bytes],
+        last: bool,
+        pool: Executor,
+        ahead: _Slice | None,
     ) -> _Slice:
         """Cut texts[lo:hi], fill in those whose chunks are all cached, and start tokenizers on
-        the rest's new chunks (not those `ahead` is learning already)."""
-        cut, get = self._chunk.findall, self._ids.__getitem__
+        the rest's new chunks (not those `ahead` is learning and keeping already)."""
+        cut, ids = self._chunk.findall, self._ids
         pending: list[tuple[int, list[str]]] = []  # texts with chunks not in the cache
         # Trying a text whose chunks are not all cached wastes the join up to its first unseen
         # one; so the first PROBE texts tell whether trying the others is worth it.
@@ -213,11 +234,11 @@ class ChunkEncoder:
                 pending.append((i, chunks))
                 continue
             try:
-                out[i] = b"".join(map(get, chunks))
+                out[i] = _joined(ids, chunks)
             except KeyError:
                 pending.append((i, chunks))
         if not pending:
-            return _Slice([], set(), [], [], [], None)
+            return _Slice(out, last, [], set(), [], [], [], [], None)
         unseen = set().union(*(c for _, c in pending)).difference(self._ids)  # C loops
         if ahead is not None:
             unseen.difference_update(ahead.new)
@@ -228,28 +249,33 @@ class ChunkEncoder:
             unseen.difference_update(doubtful)
             whole = [i for i, chunks in pending if not doubtful.isdisjoint(chunks)]
             pending = [(i, chunks) for i, chunks in pending if doubtful.isdisjoint(chunks)]
-        groups, alone = self._learner.plan(list(unseen)) if unseen else ([], [])
+        new = list(unseen)
+        lengths = np.fromiter(map(len, new), np.int64, len(new))
+        long = [new[i] for i in np.flatnonzero(lengths > MAX_CHUNK_CHARS).tolist()]
+        unseen.difference_update(long)
+        groups, alone = self._learner.plan(new) if new else ([], [])
         encoding = pool.submit(self._tokenizers, groups, alone, [texts[i] for i in whole])
-        return _Slice(pending, unseen, groups, alone, whole, encoding)
+        return _Slice(out, last, pending, unseen, long, groups, alone, whole, encoding)
 
     def _tokenizers(self, groups: list[list[str]], alone: list[str], whole: list[str]) -> tuple:
         """What runs in the thread: tokenizers' own work, without the GIL."""
         learned = self._learner.run(groups, alone) if groups or alone else ([], [])
         return learned, self.tok.encode_batch_fast(whole, add_special_tokens=False) if whole else []
 
-    def _finish(self, s: _Slice, out: list[bytes], learned: list[str]) -> None:
-        """Take in the slice's new chunks, then join the ids of its texts that have them."""
-        if s.encoding is None:
-            return
-        chunks_encoded, whole_encoded = s.encoding.result()
-        if s.new:
-            self._learner.collect(s.groups, s.alone, chunks_encoded, self.dtype, into=self._ids)
-            learned.extend(s.new)
-        get = self._ids.__getitem__
-        for i, chunks in s.pending:
-            out[i] = b"".join(map(get, chunks))
-        for i, ids in zip(s.whole, _as_bytes(whole_encoded, self.dtype)):
-            out[i] = ids
+    def _finish(self, s: _Slice) -> list[bytes] | None:
+        """Take in the slice's new chunks and join the ids of its texts that have them; its
+        batch's ids, if this was the batch's last slice."""
+        if s.encoding is not None:
+            chunks_encoded, whole_encoded = s.encoding.result()
+            if s.groups or s.alone:
+                self._learner.collect(s.groups, s.alone, chunks_encoded, self.dtype, into=self._ids)
+            for i, chunks in s.pending:
+                s.out[i] = _joined(self._ids, chunks)
+            for i, ids in zip(s.whole, _as_bytes(whole_encoded, self.dtype)):
+                s.out[i] = ids
+            for c in s.long:  # rarely seen twice: not kept (a later slice learns it again)
+                del self._ids[c]
+        return s.out if s.last else None
 
     def encode_whole(self, texts: Sequence[str]) -> list[bytes]:
         """tokenizers' own encoding of each text (its ids as `dtype` bytes)."""
@@ -317,23 +343,38 @@ class ChunkLearner:
         into: dict[str, bytes] | None = None,
     ) -> dict[str, bytes]:
         """Each chunk's ids from run's encodings, as the bytes of a `dtype` array, added to `into`."""
-        size = np.dtype(dtype).itemsize
         out: dict[str, bytes] = {} if into is None else into
         unsplit: list[str] = []
-        for group, enc in zip(groups, encodings[0]):
-            ids = np.array(enc.ids, np.int64)
-            cuts = np.flatnonzero(ids == self._sep)
-            if len(cuts) != len(group) - 1:  # never seen; the safe way then
-                unsplit += group
-                continue
-            raw = ids.astype(dtype).tobytes()
-            starts, ends = [0, *(cuts + 1).tolist()], [*cuts.tolist(), len(ids)]
-            out.update(zip(group, [raw[a * size : b * size] for a, b in zip(starts, ends)]))
+        if groups:
+            # All groups at once: a chunk ends at a separator or at its group's end.
+            id_lists = [e.ids for e in encodings[0]]
+            lengths = np.fromiter(map(len, id_lists), np.int64, len(id_lists))
+            ids = np.fromiter(itertools.chain.from_iterable(id_lists), np.int64, int(lengths.sum()))
+            seps = np.flatnonzero(ids == self._sep)
+            group_ends = np.cumsum(lengths)
+            per_group = np.diff(np.searchsorted(seps, np.concatenate([[0], group_ends])))
+            chunks_per_group = np.fromiter(map(len, groups), np.int64, len(groups))
+            if np.array_equal(per_group, chunks_per_group - 1):
+                ends = np.sort(np.concatenate([seps, group_ends]))
+                starts = np.concatenate([[0], ends[:-1] + np.isin(ends[:-1], seps)])
+                raw, size = ids.astype(dtype).tobytes(), np.dtype(dtype).itemsize
+                spans = zip((starts * size).tolist(), (ends * size).tolist())
+                out.update(zip(itertools.chain.from_iterable(groups), [raw[a:b] for a, b in spans]))
+            else:  # never seen; the safe way then
+                unsplit = [c for g in groups for c in g]
         out.update(zip(alone, _as_bytes(encodings[1], dtype)))
         if unsplit:
             encoded = self.tok.encode_batch_fast(unsplit, add_special_tokens=False)
             out.update(zip(unsplit, _as_bytes(encoded, dtype)))
         return out
+
+
+def _joined(ids: dict[str, bytes], chunks: list[str]) -> bytes:
+    """The chunks' ids end to end (KeyError if one is not in `ids`); itemgetter looks them all up
+    in one call, a third faster than a map over `ids.__getitem__`."""
+    if len(chunks) > 1:
+        return b"".join(operator.itemgetter(*chunks)(ids))
+    return ids[chunks[0]] if chunks else b""
 
 
 def _as_bytes(encodings: list, dtype: np.dtype) -> list[bytes]:

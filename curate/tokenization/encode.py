@@ -14,10 +14,12 @@ pack (all parts in order): the streams are cut into `train_XXXXXX.bin` / `val_XX
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +61,7 @@ INDEX_SCHEMA = pa.schema(
 )
 META_COLUMNS = ("domain", "lang")  # carried from the documents into the index when they have them
 COPY_CHUNK = 1 << 24  # tokens copied per write while packing
+READ_ROWS = 512  # documents read and encoded at a time
 
 
 def split_codes(ids: list[str], seed: int, val_fraction: float, test_fraction: float = 0.0) -> np.ndarray:
@@ -89,36 +92,42 @@ class PartResult:
     chars: int
 
 
-def _row_groups(path: str | Path) -> Iterator[tuple[list[str], list[str | None], pa.Table]]:
-    """(ids, texts, domain/lang table) per row group, read one group ahead in a thread so reading
-    overlaps encoding."""
+def _batches(path: str | Path) -> Iterator[tuple[list[str], list[str | None], pa.Table]]:
+    """(ids, texts, domain/lang table) per READ_ROWS documents, read one batch ahead in a thread
+    so reading overlaps encoding (and the first texts are there before a whole row group is)."""
     pf = pq.ParquetFile(path)
     names = pf.schema_arrow.names
     has_id = "id" in names
     meta_cols = [c for c in META_COLUMNS if c in names]
     name = Path(path).name
 
-    def read(g: int, start: int) -> tuple[list[str], list[str | None], pa.Table]:
-        table = pf.read_row_group(g, columns=(["id"] if has_id else []) + ["text"] + meta_cols)
-        texts = table.column("text").to_pylist()
-        ids = table.column("id").to_pylist() if has_id else [f"{name}:{start + i}" for i in range(len(texts))]
-        meta = pa.table(
-            {
-                c: table.column(c).cast(pa.string()) if c in meta_cols else pa.nulls(len(texts), pa.string())
-                for c in META_COLUMNS
-            }
-        )
-        return ids, texts, meta
+    def read() -> Iterator[tuple[list[str], list[str | None], pa.Table]]:
+        start = 0
+        columns = (["id"] if has_id else []) + ["text"] + meta_cols
+        for batch in pf.iter_batches(batch_size=READ_ROWS, columns=columns):
+            texts = batch.column("text").to_pylist()
+            ids = (
+                batch.column("id").to_pylist()
+                if has_id
+                else [f"{name}:{start + i}" for i in range(len(texts))]
+            )
+            meta = pa.table(
+                {
+                    c: batch.column(c).cast(pa.string())
+                    if c in meta_cols
+                    else pa.nulls(len(texts), pa.string())
+                    for c in META_COLUMNS
+                }
+            )
+            start += len(texts)
+            yield ids, texts, meta
 
-    starts = np.concatenate(
-        [[0], np.cumsum([pf.metadata.row_group(g).num_rows for g in range(pf.num_row_groups)])]
-    )
     q: Queue = Queue(maxsize=1)
 
     def producer() -> None:
         try:
-            for g in range(pf.num_row_groups):
-                q.put(read(g, int(starts[g])))
+            for item in read():
+                q.put(item)
         except BaseException as e:  # handed to the consumer, which re-raises it
             q.put(e)
             return
@@ -173,36 +182,44 @@ def encode_part(
     docs = pq.ParquetWriter(files["docs.parquet"], DOCS_SCHEMA, compression="zstd")
     result = PartResult(files, 0, [], {s: 0 for s in SPLITS}, 0)
     row = 0
+    read: deque = deque()  # batches the encoder has taken, not yet written
+
+    def texts_read() -> Iterator[list[str]]:
+        for ids, texts, meta in _batches(path):
+            read.append((ids, [t or "" for t in texts], meta))
+            yield read[-1][1]
+
     try:
-        for ids, texts, meta in _row_groups(path):
-            texts = [t or "" for t in texts]
-            tokens = encoder.encode(texts)  # per document, its ids as the bytes of a `dtype` array
-            lens = np.fromiter(map(len, tokens), np.int64, len(tokens)) // dtype.itemsize
-            keep = lens > 0
-            result.empty_rows.extend((row + np.flatnonzero(~keep)).tolist())
-            result.chars += sum(map(len, texts))
-            kept_ids = [i for i, k in zip(ids, keep) if k]
-            kept_tokens = [t for t, k in zip(tokens, keep) if k]
-            codes = split_codes(kept_ids, seed, val_fraction, test_fraction)
-            code_list = codes.tolist()
-            for code, split in enumerate(SPLITS):
-                data = _with_eots([t for t, c in zip(kept_tokens, code_list) if c == code], eot_bytes)
-                outs[split].write(data)
-                result.tokens[split] += len(data) // dtype.itemsize
-            docs.write_table(
-                pa.table(
-                    {
-                        "id": _arrow_strings(kept_ids),
-                        "split": _arrow(codes),
-                        "row": _arrow(row + np.flatnonzero(keep)),
-                        "length": _arrow(lens[keep]),
-                        **{c: meta.column(c).filter(_arrow(keep)) for c in META_COLUMNS},
-                    },
-                    schema=DOCS_SCHEMA,
+        # Per document, its ids as the bytes of a `dtype` array; batch by batch, in order.
+        with contextlib.closing(encoder.encode_stream(texts_read())) as stream:  # its thread ends with it
+            for tokens in stream:
+                ids, texts, meta = read.popleft()
+                lens = np.fromiter(map(len, tokens), np.int64, len(tokens)) // dtype.itemsize
+                keep = lens > 0
+                result.empty_rows.extend((row + np.flatnonzero(~keep)).tolist())
+                result.chars += sum(map(len, texts))
+                kept_ids = [i for i, k in zip(ids, keep) if k]
+                kept_tokens = [t for t, k in zip(tokens, keep) if k]
+                codes = split_codes(kept_ids, seed, val_fraction, test_fraction)
+                code_list = codes.tolist()
+                for code, split in enumerate(SPLITS):
+                    data = _with_eots([t for t, c in zip(kept_tokens, code_list) if c == code], eot_bytes)
+                    outs[split].write(data)
+                    result.tokens[split] += len(data) // dtype.itemsize
+                docs.write_table(
+                    pa.table(
+                        {
+                            "id": _arrow_strings(kept_ids),
+                            "split": _arrow(codes),
+                            "row": _arrow(row + np.flatnonzero(keep)),
+                            "length": _arrow(lens[keep]),
+                            **{c: meta.column(c).filter(_arrow(keep)) for c in META_COLUMNS},
+                        },
+                        schema=DOCS_SCHEMA,
+                    )
                 )
-            )
-            result.docs += len(kept_ids)
-            row += len(texts)
+                result.docs += len(kept_ids)
+                row += len(texts)
         for f in outs.values():
             f.flush()
             os.fsync(f.fileno())

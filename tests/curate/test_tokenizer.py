@@ -114,6 +114,29 @@ def test_ids_equal_tokenizers_when_slices_overlap_with_learning(
     assert relearned and all(len(c) > tokenizer_mod.MAX_CHUNK_CHARS for c in relearned)
 
 
+def test_a_stream_of_batches_gives_each_batch_its_ids_in_order(
+    tok: Tokenizer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Slices run from one batch into the next; an empty batch and a cache that starts over
+    # between batches (max_chunks) must not lose or misplace a text.
+    monkeypatch.setattr(tokenizer_mod, "SLICE_CHARS", 60)
+    texts = varied_texts(90, seed=9)
+    batches = [texts[:7], [], texts[7:8], texts[8:50], [], texts[50:]]
+    expected = reference(tok, texts)
+    for max_chunks in (1 << 19, 40):
+        enc = ChunkEncoder(tok, DTYPE, max_chunks=max_chunks)
+        got = [ids_of(ids) for ids in enc.encode_stream(iter(batches))]
+        assert [len(b) for b in got] == [len(b) for b in batches]
+        assert [ids for b in got for ids in b] == expected
+
+
+def test_groups_whose_separators_do_not_match_are_learned_chunk_by_chunk(tok: Tokenizer) -> None:
+    enc = ChunkEncoder(tok, DTYPE)
+    enc._learner._sep = -1  # no separator found in any group: the safe way for all of them
+    texts = varied_texts(40, seed=11)
+    assert ids_of(enc.encode(texts)) == reference(tok, texts)
+
+
 def test_ids_equal_tokenizers_on_random_characters_from_every_plane(tok: Tokenizer) -> None:
     rng = random.Random(7)
     pieces = [*SPACES, "<|endoftext|>", SEPARATOR, "'s", "'ll", " the", "123", "..."]
@@ -180,12 +203,17 @@ def test_other_tokenizers_are_encoded_whole_with_the_same_ids(tok: Tokenizer, ch
     assert ids_of(enc.encode(texts)) == reference(other, texts)
 
 
-def test_encode_part_streams_hold_tokenizers_ids(tok: Tokenizer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("read_rows, with_ids", [(512, True), (16, True), (16, False)])
+def test_encode_part_streams_hold_tokenizers_ids(
+    tok: Tokenizer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, read_rows: int, with_ids: bool
+) -> None:
+    import curate.tokenization.encode as encode_mod
+
+    monkeypatch.setattr(encode_mod, "READ_ROWS", read_rows)  # batches within and across row groups
     texts = varied_texts(120, seed=3)
     path = tmp_path / "in.parquet"
-    pq.write_table(
-        pa.table({"id": [f"d{i}" for i in range(len(texts))], "text": texts}), path, row_group_size=50
-    )
+    columns = {"id": [f"d{i}" for i in range(len(texts))]} if with_ids else {}
+    pq.write_table(pa.table({**columns, "text": texts}), path, row_group_size=50)
     eot = tok.token_to_id(EOT)
     res = encode_part(tok, eot, path, tmp_path / "part", seed=0, val_fraction=0.3)
     docs = pq.read_table(res.files["docs.parquet"]).to_pylist()
@@ -195,6 +223,8 @@ def test_encode_part_streams_hold_tokenizers_ids(tok: Tokenizer, tmp_path: Path)
         want = [x for d in docs if d["split"] == s for x in [eot, *expected[d["row"]]]]
         assert stream == want
     assert res.empty_rows == [i for i, ids in enumerate(expected) if not ids]
+    assert all(d["id"] == (f"d{d['row']}" if with_ids else f"in.parquet:{d['row']}") for d in docs)
+    assert len(docs) == len(texts) - len(res.empty_rows)
 
 
 def test_one_encoder_per_tokenizer_content_across_files(tok: Tokenizer) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 
 import click
@@ -172,5 +173,20 @@ for _group, _entries in _LAZY.items():
     _group.lazy = {_name: (_module, _attr) for _name, _module, _attr in _entries}
 
 
+def run() -> None:
+    """The `llmcli` entry point: main(), then a quick exit after a command that asked for one
+    (curate.quick_exit)."""
+    from curate import quick_exit
+
+    try:
+        main()
+    except SystemExit as e:
+        if quick_exit.requested() and e.code in (0, None):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
+        raise
+
+
 if __name__ == "__main__":
-    main()
+    run()

@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from curate import quick_exit
 from curate.config import ExecutorConfig, InputConfig, PipelineConfig, StageSpec
 from curate.errors import ConfigError, StageFailed
 from curate.stages.tokenize import TokenizeConfig
@@ -190,3 +191,4 @@ def tokenize_cmd(
         f"test {meta['test_tokens']:,} in {len(meta['shards']['test'])} shards, {meta['docs']:,} documents, "
         f"vocab {meta['vocab_size']:,} -> {out}"
     )
+    quick_exit.when_done()  # everything under OUT is written and synced

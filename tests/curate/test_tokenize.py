@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from curate.tokenization.bpe import EOT, new_tokenizer, train_tokenizer
 from curate.tokenize_cli import tokenize_cmd
 from tests.train.test_shards import contract_reader
 from tests.warcs import PARAGRAPHS
+
+ROOT = Path(__file__).resolve().parents[2]
 
 WORDS = " ".join(PARAGRAPHS).split()
 ODD = [  # texts a normalizer or a prefix space would alter
@@ -440,3 +444,42 @@ def test_nanogpt_format_is_the_shards_concatenated_without_headers(tokenized, tm
         # what nanoGPT's train.py does: np.memmap(os.path.join(data_dir, 'train.bin'), dtype=np.uint16)
         flat = np.memmap(tmp_path / "out" / f"{split}.bin", dtype=np.uint16, mode="r")
         assert np.array_equal(flat, np.concatenate(shards[split])) and len(flat) > 0
+
+
+# `python -m cli ARGS` with an atexit handler that says whether the interpreter's teardown ran.
+WITH_TEARDOWN_MARK = (
+    "import atexit, runpy, sys; atexit.register(lambda: print('teardown', file=sys.stderr)); "
+    "sys.argv = ['cli', *sys.argv[1:]]; runpy.run_module('cli', run_name='__main__', alter_sys=True)"
+)
+
+
+def test_the_command_line_ends_quickly_with_its_outputs_whole(tokenized, tmp_path: Path) -> None:
+    # `llmcli tokenize` in its own process ends with os._exit after success (curate.quick_exit):
+    # no teardown, its last line printed, its outputs those of the in-process run; a failure
+    # still exits 1 with its one line, through the normal teardown.
+    out, _ = tokenized
+    again = tmp_path / "out"
+    args = [
+        "--input",
+        str(out.parent / "in"),
+        "--out",
+        str(again),
+        "--tokenizer",
+        str(out / "tokenizer.json"),
+    ]
+    args += ["--shard-tokens", "2000", "--val-fraction", "0.2", "--test-fraction", "0.2"]
+
+    def llmcli(*argv: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-c", WITH_TEARDOWN_MARK, "tokenize", *argv]
+        return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+    done = llmcli(*args)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].startswith("tokens: train ") and "teardown" not in done.stderr
+    same = {k: v for k, v in digests(out).items() if k != "tokenizer.json"}
+    assert {k: v for k, v in digests(again).items() if k != "tokenizer.json"} == same
+    missing = llmcli("--input", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
+    assert missing.returncode == 1 and missing.stderr.count("\n") == 2, (
+        missing.stderr
+    )  # its line, then teardown
+    assert missing.stderr.endswith("teardown\n")

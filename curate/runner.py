@@ -62,6 +62,25 @@ def _stage_instance(name: str, config: Any, ctx: StageContext, chash: str) -> St
     return _STAGE_CACHE[key]
 
 
+class _NoBar:
+    """What a progress bar does when stderr is not a terminal: nothing."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, desc: str):
+    """A tqdm bar of shards on a terminal; elsewhere none, and tqdm not imported (~20 ms)."""
+    if not sys.stderr.isatty():
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="shard")
+
+
 @dataclass
 class ShardTask:
     stage: str
@@ -395,11 +414,7 @@ class Pipeline:
     def _run_shards(self, stage: Stage, chash: str, pending: list[Shard], manifest: Manifest) -> list:
         tasks = [ShardTask(stage.name, stage.config, stage.ctx, chash, s) for s in pending]
         failures = []
-        from tqdm import tqdm  # here: ~20 ms of start-up that `llmcli tokenize` on a file need not pay
-
-        bar = tqdm(
-            total=len(tasks), desc=stage.ctx.stage_dir.name, unit="shard", disable=not sys.stderr.isatty()
-        )
+        bar = _progress_bar(len(tasks), stage.ctx.stage_dir.name)
 
         def record(result: tuple[str, str, dict]) -> None:
             status, name, entry = result

@@ -90,13 +90,14 @@ def prepare_tokenizer(cfg: TokenizeConfig, inputs: list[str], path: Path) -> Pat
     meta = tokenizer_meta(cfg)
     if reusable(path, meta):
         return path
+    source = None
     if cfg.tokenizer is not None:
-        tok = load_tokenizer(cfg.tokenizer, cfg.eot_token)
+        tok, source = load_tokenizer(cfg.tokenizer, cfg.eot_token), Path(cfg.tokenizer)
     else:
         texts = training_texts(inputs, TrainingSample(cfg.train_docs, cfg.train_bytes, cfg.seed))
         tok = _train(texts, cfg.vocab_size, cfg.min_frequency, (cfg.eot_token,))
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_tokenizer(tok, path, meta)
+    save_tokenizer(tok, path, meta, source)
     return path
 
 

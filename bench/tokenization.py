@@ -80,12 +80,14 @@ def write_corpus(out: Path, docs: int, files: int, seed: int) -> int:
 # wait4 rusage of a child is no good for this: on Linux its ru_maxrss counts the memory of the
 # process it was forked from (this one, holding the corpus) until its exec.
 PEAK_RSS = """
-import atexit, runpy, sys
+import atexit, os, runpy, sys
 def peak():
     with open("/proc/self/status") as f:
         kib = [line.split()[1] for line in f if line.startswith("VmHWM:")]
-    print(f"peak-rss-kib {kib[0]}", file=sys.stderr)
+    print(f"peak-rss-kib {kib[0]}", file=sys.stderr, flush=True)
 atexit.register(peak)
+quick_exit = os._exit  # `llmcli tokenize` ends with os._exit (curate.quick_exit): no atexit then
+os._exit = lambda code: (peak(), quick_exit(code))
 mode, target, *sys.argv = sys.argv[1:]
 if mode == "-m":
     sys.argv.insert(0, target)

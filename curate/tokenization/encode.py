@@ -113,9 +113,7 @@ def _batches(path: str | Path) -> Iterator[tuple[list[str], list[str | None], pa
             )
             meta = pa.table(
                 {
-                    c: batch.column(c).cast(pa.string())
-                    if c in meta_cols
-                    else pa.nulls(len(texts), pa.string())
+                    c: _as_string(batch.column(c)) if c in meta_cols else pa.nulls(len(texts), pa.string())
                     for c in META_COLUMNS
                 }
             )
@@ -213,7 +211,10 @@ def encode_part(
                             "split": _arrow(codes),
                             "row": _arrow(row + np.flatnonzero(keep)),
                             "length": _arrow(lens[keep]),
-                            **{c: meta.column(c).filter(_arrow(keep)) for c in META_COLUMNS},
+                            **{
+                                c: meta.column(c) if keep.all() else meta.column(c).filter(_arrow(keep))
+                                for c in META_COLUMNS
+                            },
                         },
                         schema=DOCS_SCHEMA,
                     )
@@ -259,6 +260,31 @@ def _numpy(column: pa.ChunkedArray) -> np.ndarray:
     if not len(a):
         return np.zeros(0, dtype)
     return np.frombuffer(a.buffers()[1], dtype, a.offset + len(a))[a.offset :]
+
+
+def _names(codes: np.ndarray, names: Sequence[str]) -> pa.Array:
+    """names[code] for each code as an Arrow string array, built from buffers (decoding a
+    dictionary array would import pyarrow.compute, ~40 ms of every `llmcli tokenize`)."""
+    encoded = [n.encode("utf-8") for n in names]
+    width = max(map(len, encoded), default=0)
+    table = np.zeros((len(names), width), np.uint8)  # each name's bytes, padded
+    for i, b in enumerate(encoded):
+        table[i, : len(b)] = np.frombuffer(b, np.uint8)
+    valid = np.arange(width) < np.array([len(b) for b in encoded])[:, None]
+    codes = np.asarray(codes, np.intp)
+    offsets = np.zeros(len(codes) + 1, np.int64)
+    np.cumsum(valid.sum(axis=1)[codes], out=offsets[1:])
+    data = table[codes][valid[codes]].tobytes()  # row by row: the names end to end
+    kind, offsets = (
+        (pa.large_string(), offsets) if offsets[-1] >= 2**31 else (pa.string(), offsets.astype(np.int32))
+    )
+    out = pa.Array.from_buffers(kind, len(codes), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return out if kind == pa.string() else out.cast(pa.string())
+
+
+def _as_string(column: pa.Array) -> pa.Array:
+    """The column as strings; casting (pyarrow.compute, ~40 ms to import) only when it is not."""
+    return column if column.type == pa.string() else column.cast(pa.string())
 
 
 def _arrow_strings(strings: Sequence[str]) -> pa.Array:
@@ -337,11 +363,10 @@ def pack(
         meta["shards"][split] = sizes
         meta[f"{split}_tokens"] = int(sum(sizes))
         meta[f"{split}_docs"] = len(rows)
-    split_names = pa.DictionaryArray.from_arrays(_arrow(split_col), _arrow_strings(SPLITS))
     index = pa.table(
         {
             "id": table.column("id"),
-            "split": split_names.cast(pa.string()),
+            "split": _names(split_col, SPLITS),
             "shard": _arrow(shard_of),
             "offset": _arrow(offset_of),
             "length": _arrow(lengths.astype(np.int64)),
@@ -370,7 +395,8 @@ def _with_meta(docs: pa.Table) -> pa.Table:
     for c in META_COLUMNS:
         if c not in docs.column_names:
             docs = docs.append_column(c, pa.nulls(docs.num_rows, pa.string()))
-    return docs.select(DOCS_SCHEMA.names).cast(DOCS_SCHEMA)
+    docs = docs.select(DOCS_SCHEMA.names)
+    return docs if docs.schema.equals(DOCS_SCHEMA) else docs.cast(DOCS_SCHEMA)  # cast: pyarrow.compute
 
 
 def _copy_split(

@@ -1,11 +1,12 @@
-"""The chunk cache (curate.tokenization.bpe.ChunkEncoder) on Chinese and Japanese text, in process.
+"""The chunk cache (curate.tokenization.chunks.ChunkEncoder) on Chinese and Japanese text, in process.
 
 CJK text rarely has whitespace: cut only there, chunks are whole clauses, mostly new to the
 cache; ChunkEncoder also cuts where letters, numbers and punctuation meet (chunk_pattern). On the
 translated man pages of bench/cjk_corpus.py, with a 32k byte-level BPE trained on them, this
 prints how many chunks each cut gives and how much of the text is new to the cache, then characters/s of
 tokenizers' `encode_batch_fast`, of a cold ChunkEncoder (a fresh cache per round: every chunk is
-new the first time) and of a warm one (the same texts again), best of 5 interleaved rounds, and
+new the first time) and of a warm one (the same texts again), fed as `llmcli tokenize` feeds it
+(`encode_stream` over batches of 512 documents), best of 5 interleaved rounds, and
 checks the ids are tokenizers' own. bench/tokenization.py --input gives the end-to-end figure.
 It also prints how many places inside runs of Han/Kana (non-ASCII) letters no merge of the BPE
 can join across (letter_cut_stats: a cut tried there did not pay, see bench/RESULTS.md).
@@ -94,7 +95,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--input", type=Path, default=ROOT / "runs" / "bench-cjk" / "parquet")
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--batch", type=int, default=64, help="texts per call (llmcli tokenize: a row group)")
+    ap.add_argument("--batch", type=int, default=512, help="texts per batch (as llmcli tokenize reads them)")
     args = ap.parse_args()
     texts = []
     for part in sorted(args.input.glob("*.parquet")):
@@ -134,8 +135,8 @@ def main() -> None:
         enc = ChunkEncoder(tok, np.uint16)
         for key in ("ChunkEncoder cold", "ChunkEncoder warm"):
             t = time.perf_counter()
-            for b in batches:
-                enc.encode(b)
+            for _ in enc.encode_stream(iter(batches)):
+                pass
             best[key] = min(best[key], time.perf_counter() - t)
     raw, fast = best["raw encode_batch"], best["raw encode_batch_fast"]
     for key, secs in best.items():

@@ -286,18 +286,17 @@ class ChunkLearner:
     """tokenizers' encoding of many short texts (new chunks), without its per-text overhead.
 
     Encoding each chunk as a text of its own costs tokenizers as much as a few hundred
-    characters of a long text. So chunks are joined, LEARN_GROUP at a time, by SEPARATOR, added
-    as a special token to a copy of the tokenizer: tokenizers cuts a text at its special tokens
-    before anything else, so each chunk is encoded as if alone, and the separator's id, which
-    BPE cannot produce, marks where the chunks' ids part. Chunks holding the text of a special
-    token (which must stay text) or the separator are encoded alone.
+    characters of a long text. So chunks are joined, LEARN_GROUP at a time, by SEPARATOR, the
+    only special token of a second tokenizer over the same model (shared, not copied) and the
+    same split: tokenizers cuts a text at its special tokens before anything else, so each chunk
+    is encoded as if alone, and the separator's id, which BPE cannot produce, marks where the
+    chunks' ids part. Chunks holding the text of a special token (which must stay text) or the
+    separator are encoded alone.
     """
 
     def __init__(self, tok: Tokenizer) -> None:
         self.tok = tok
-        # The same BPE model (shared, not copied) behind the same split, with the separator as
-        # the only special token (encode_special_tokens off).
-        self._joined = Tokenizer(tok.model)
+        self._joined = Tokenizer(tok.model)  # encode_special_tokens off: the separator splits
         self._joined.pre_tokenizer = tok.pre_tokenizer
         self._joined.add_special_tokens([AddedToken(SEPARATOR, special=True, normalized=False)])
         self._sep = self._joined.token_to_id(SEPARATOR)

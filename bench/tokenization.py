@@ -15,6 +15,7 @@ curate.tokenization.chunks.ChunkEncoder); `--input DIR` runs the same comparison
 
     .venv/bin/python bench/tokenization.py [--docs 10000] [--scale 10] [--workers 1]
     .venv/bin/python bench/tokenization.py --input DIR [--tokenizer FILE]
+    .venv/bin/python bench/tokenization.py --input DIR --also /tmp/old   # + an earlier revision's run
 """
 
 from __future__ import annotations
@@ -98,11 +99,11 @@ else:
 """
 
 
-def run_child(args: list[str]) -> tuple[float, float, str]:
+def run_child(args: list[str], cwd: Path = ROOT) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MiB) and stdout of a fresh Python process (`args`: -m or -c first)."""
     t0 = time.perf_counter()
     cmd = [sys.executable, "-c", PEAK_RSS, *args] if sys.platform == "linux" else [sys.executable, *args]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = (b.decode() for b in proc.communicate())
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
@@ -167,6 +168,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="best of this many interleaved rounds")
     ap.add_argument("--skip-datatrove", action="store_true")
     ap.add_argument("--keep", type=Path, default=None, help="work here instead of a temp dir")
+    ap.add_argument(
+        "--also",
+        type=Path,
+        default=None,
+        help="a source tree (e.g. a `git archive` of an earlier revision) whose `llmcli tokenize` runs too",
+    )
     args = ap.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-tokenize-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -197,7 +204,7 @@ def main() -> None:
                 f"trained a {tok.get_vocab_size():,}-token BPE on 5,000 docs in {time.perf_counter() - t0:.1f}s"
             )
 
-        def ours(inp: Path, out: Path) -> tuple[float, float, dict]:
+        def ours(inp: Path, out: Path, tree: Path = ROOT) -> tuple[float, float, dict]:
             shutil.rmtree(out, ignore_errors=True)  # from scratch: no resume state
             cmd = [
                 "-m",
@@ -210,7 +217,7 @@ def main() -> None:
                 "--tokenizer",
                 str(tok_path),
             ]
-            wall, rss, _ = run_child(cmd + ["--workers", str(args.workers)])
+            wall, rss, _ = run_child(cmd + ["--workers", str(args.workers)], cwd=tree)
             return wall, rss, json.loads((out / "meta.json").read_text())
 
         def datatrove() -> tuple[float, float]:
@@ -227,11 +234,13 @@ def main() -> None:
 
         # Interleaved rounds, best of each: on a shared machine the load changes minute to minute.
         raw: dict[str, tuple[int, float]] = {}
-        ours_runs, dt_runs = [], []
+        ours_runs, dt_runs, also_runs = [], [], []
         for _ in range(args.repeat):
             for name, (n, s) in raw_encode(tok_path, in1, 1).items():
                 raw[name] = (n, min(s, raw.get(name, (0, float("inf")))[1]))
             ours_runs.append(ours(in1, work / "out1"))
+            if args.also:
+                also_runs.append(ours(in1, work / "out-also", args.also))
             if not args.skip_datatrove:
                 dt_runs.append(datatrove())
         for name, (n, s) in raw.items():
@@ -247,6 +256,14 @@ def main() -> None:
         )
         for name, (n, s) in raw.items():
             print(f"  ratio ours / raw {name:<18} {ours_tps / (n / s):.2f}x  (target >= 0.85x encode_batch)")
+        if also_runs:
+            wall_also, meta_also = min(r[0] for r in also_runs), also_runs[-1][2]
+            assert meta_also["tokens"] == raw_tokens, (meta_also["tokens"], raw_tokens)
+            print(
+                f"{args.also} (end to end) {wall_also:.2f}s: {raw['encode_batch'][1] / wall_also:.2f}x raw encode_batch;"
+                f" ours / it {wall_also / wall:.2f}x  (rounds: ours {' '.join(f'{r[0]:.2f}' for r in ours_runs)},"
+                f" it {' '.join(f'{r[0]:.2f}' for r in also_runs)})"
+            )
         if dt_runs:
             wall_dt, rss_dt = min(r[0] for r in dt_runs), max(r[1] for r in dt_runs)
             dt_tps = raw_tokens / wall_dt

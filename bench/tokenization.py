@@ -178,7 +178,7 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="bench-tokenize-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
-        in1 = args.input or work / "in1"
+        in1 = args.input.resolve() if args.input else work / "in1"  # absolute: --also runs elsewhere
         if args.input:
             texts = [
                 t

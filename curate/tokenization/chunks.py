@@ -268,7 +268,7 @@ class ChunkEncoder:
         if s.encoding is not None:
             chunks_encoded, whole_encoded = s.encoding.result()
             if s.groups or s.alone:
-                self._learner.collect(s.groups, s.alone, chunks_encoded, self.dtype, into=self._ids)
+                self._learner.collect(s.groups, s.alone, chunks_encoded, self.dtype, self._ids)
             for i, chunks in s.pending:
                 s.out[i] = _joined(self._ids, chunks)
             for i, ids in zip(s.whole, _as_bytes(whole_encoded, self.dtype)):
@@ -306,11 +306,6 @@ class ChunkLearner:
         self._any_special = re.compile("|".join(map(re.escape, specials))) if specials else None
         assert not any(SEPARATOR in s for s in specials)
 
-    def encode(self, chunks: Sequence[str], dtype: np.dtype) -> dict[str, bytes]:
-        """Each chunk's ids, as the bytes of a `dtype` array."""
-        groups, alone = self.plan(chunks)
-        return self.collect(groups, alone, self.run(groups, alone), dtype)
-
     def plan(self, chunks: Sequence[str]) -> tuple[list[list[str]], list[str]]:
         """The chunks in groups to encode joined, and those to encode alone."""
         everything = SEPARATOR.join(chunks)  # one C-level scan for the rare chunk that must go alone
@@ -339,10 +334,9 @@ class ChunkLearner:
         alone: list[str],
         encodings: tuple[list, list],
         dtype: np.dtype,
-        into: dict[str, bytes] | None = None,
-    ) -> dict[str, bytes]:
-        """Each chunk's ids from run's encodings, as the bytes of a `dtype` array, added to `into`."""
-        out: dict[str, bytes] = {} if into is None else into
+        out: dict[str, bytes],
+    ) -> None:
+        """Each chunk's ids from run's encodings, as the bytes of a `dtype` array, into `out`."""
         unsplit: list[str] = []
         if groups:
             # All groups at once: a chunk ends at a separator or at its group's end.
@@ -365,7 +359,6 @@ class ChunkLearner:
         if unsplit:
             encoded = self.tok.encode_batch_fast(unsplit, add_special_tokens=False)
             out.update(zip(unsplit, _as_bytes(encoded, dtype)))
-        return out
 
 
 def _joined(ids: dict[str, bytes], chunks: list[str]) -> bytes:

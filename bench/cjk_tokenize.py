@@ -32,7 +32,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from curate.tokenization.bpe import train_tokenizer  # noqa: E402
-from curate.tokenization.chunks import WHITESPACE, ChunkEncoder, chunk_pattern  # noqa: E402
+from curate.tokenization.chunks import ChunkEncoder, chunk_pattern  # noqa: E402
+from curate.tokenization.pieces import WHITESPACE  # noqa: E402
 
 
 def byte_chars() -> dict[int, str]:

@@ -13,16 +13,19 @@ import pytest
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 
 import curate.tokenization.chunks as tokenizer_mod
+import curate.tokenization.pieces as pieces_mod
 from curate.tokenization.bpe import EOT, train_tokenizer
-from curate.tokenization.chunks import (
-    SEPARATOR,
+from curate.tokenization.chunks import ChunkEncoder
+from curate.tokenization.encode import _encoder, encode_part
+from curate.tokenization.learner import SEPARATOR, ChunkLearner
+from curate.tokenization.pieces import (
     SPACE,
     CharCheck,
-    ChunkEncoder,
+    byte_level_table,
     chunk_pattern,
+    map_bytes,
     plain_byte_level,
 )
-from curate.tokenization.encode import _encoder, encode_part
 from tests.warcs import PARAGRAPHS
 
 DTYPE = np.dtype("<u2")
@@ -100,7 +103,7 @@ def test_ids_equal_tokenizers_when_slices_overlap_with_learning(
     planned: list[str] = []
     plan = tokenizer_mod.ChunkLearner.plan
     monkeypatch.setattr(
-        tokenizer_mod.ChunkLearner, "plan", lambda self, c: (planned.extend(c), plan(self, c))[1]
+        tokenizer_mod.ChunkLearner, "plan", lambda self, c, *a: (planned.extend(c), plan(self, c, *a))[1]
     )
     texts = varied_texts(120, seed=5) + [f"w{i} shared words, shared again 日本語 {i % 3}" for i in range(30)]
     expected = reference(tok, texts)
@@ -166,7 +169,7 @@ def test_a_character_the_cut_misjudges_sends_its_text_to_tokenizers_whole(
 ) -> None:
     # Python's own \s also takes U+001C..U+001F for whitespace, which tokenizers does not: a cut
     # on it would be wrong. The check must catch it, and the ids must not change.
-    monkeypatch.setattr(tokenizer_mod, "SPACE", re.compile(r"\s"))
+    monkeypatch.setattr(pieces_mod, "SPACE", re.compile(r"\s"))
     monkeypatch.setattr(tokenizer_mod, "chunk_pattern", lambda: re.compile(r"\s*\S+|\s+"))
     texts = ["file\x1csep x", "a \x1d b", "\x1e\x1f", "plain text", "x\x1c\ny"]
     enc = ChunkEncoder(tok, DTYPE)
@@ -182,6 +185,53 @@ def test_whitespace_set_is_tokenizers_own_over_the_basic_plane() -> None:
     assert CharCheck(classes=False).agrees(bmp)  # each character probed against tokenizers' split
     white_space = set("\t\n\x0b\x0c\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000")
     assert {c for c in bmp if SPACE.fullmatch(c)} == white_space | {chr(c) for c in range(0x2000, 0x200B)}
+
+
+def test_the_character_scan_finds_what_a_fresh_check_finds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # After its first text the check scans for characters outside those it knew when its regex
+    # was built; one that disagrees (Python's \s takes U+001C, tokenizers does not) must still be
+    # found in a text of known ones, and characters learned since must not be missed either.
+    monkeypatch.setattr(pieces_mod, "SPACE", re.compile(r"\s"))
+    check = CharCheck()
+    texts = [
+        "plain ascii, 中文。",
+        "x\x1cy " + "known text " * 2000,  # long: the scan, not set(text), is what finds \x1c
+        "新しい文字と\x1d" + "中文。" * 3000,
+        "".join(chr(c) for c in range(0x3040, 0x30FF)) + "\x1c",  # many new at once: rebuilt
+        "ａｂｃ" + "known text " * 50 + "\x1e",
+    ]
+    for i, text in enumerate(texts):
+        assert check.disagreeing(text) == CharCheck().disagreeing(text), i
+        assert check._outside is not None
+    assert check.disagreeing(texts[1]) == {"\x1c"} and not check.disagreeing("known 中文 ぁ")
+
+
+def test_byte_level_table_maps_bytes_as_tokenizers_does() -> None:
+    table = byte_level_table()
+    assert table is not None and len(set(table)) == 256
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    for text in [*TRICKY, *varied_texts(50, seed=2), "".join(map(chr, range(1, 0x800)))]:
+        assert map_bytes(text, table) == "".join(p for p, _ in byte_level.pre_tokenize_str(text))
+
+
+def test_a_chunk_is_one_piece_of_the_byte_level_split(tok: Tokenizer) -> None:
+    # Outside apostrophes and characters beyond the basic plane (taken whole), each chunk is a
+    # piece of tokenizers' own split, whitespace runs included: so the learner can hand
+    # tokenizers chunks it does not split again, nearly all of them.
+    split = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    table = byte_level_table()
+    plain = re.compile("['\U00010000-\U0010ffff]")
+    for text in (plain.sub("·", t) for t in [*TRICKY, *varied_texts(200, seed=4)]):
+        chunks = chunk_pattern().findall(text)
+        assert [map_bytes(c, table) for c in chunks] == [p for p, _ in split.pre_tokenize_str(text)], text
+    learner = ChunkLearner(tok)
+    chunks = list(dict.fromkeys(c for t in varied_texts(100, seed=6) for c in chunk_pattern().findall(t)))
+    plan = learner.plan(chunks)
+    split_whole = [c for g in plan.groups[plan.single :] for c in g]  # apostrophes, astral characters
+    assert split_whole == [c for c in chunks if plain.search(c)] and 0 < len(split_whole) < 0.1 * len(chunks)
+    out: dict[str, bytes] = {}
+    learner.collect(plan, learner.run(plan), DTYPE, out)
+    assert ids_of([out[c] for c in chunks]) == reference(tok, chunks)
 
 
 @pytest.mark.parametrize(

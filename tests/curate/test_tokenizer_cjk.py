@@ -20,6 +20,7 @@ import pytest
 from tokenizers import Tokenizer, pre_tokenizers
 
 import curate.tokenization.chunks as tokenizer_mod
+import curate.tokenization.pieces as pieces_mod
 from curate.tokenization.bpe import EOT, load_tokenizer, save_tokenizer, train_tokenizer
 from curate.tokenization.chunks import CharCheck, ChunkEncoder, chunk_pattern
 from curate.tokenization.encode import _arrow, _arrow_strings, _numpy, encode_part
@@ -172,11 +173,11 @@ def test_a_class_the_cut_misjudges_sends_its_text_to_tokenizers_whole(
 ) -> None:
     # A cut that takes katakana for punctuation would split runs tokenizers keeps whole ("のテ");
     # the per-character check must catch it, and the ids must not change.
-    def char_class(c: str, real=tokenizer_mod._char_class) -> str:
+    def char_class(c: str, real=pieces_mod._char_class) -> str:
         return "O" if "\u30a0" <= c <= "\u30ff" else real(c)
 
     katakana_cut = re.compile(r"[\u30a0-\u30ff]+|[^\u30a0-\u30ff]+")
-    monkeypatch.setattr(tokenizer_mod, "_char_class", char_class)
+    monkeypatch.setattr(pieces_mod, "_char_class", char_class)
     monkeypatch.setattr(tokenizer_mod, "chunk_pattern", lambda: katakana_cut)
     texts = [JA_PAGE, "のテキスト", ZH_PAGE, "漢字だけ"]
     enc = ChunkEncoder(cjk_tok, DTYPE)

@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 from tokenizers import Tokenizer, models, pre_tokenizers
 
+from curate.tokenization import unicode_classes
+
 # Unicode White_Space: what `\s` matches in tokenizers' byte-level split (Oniguruma). Python's
 # own `\s` differs (it adds U+001C..U+001F), hence the explicit set.
 WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -42,15 +44,20 @@ def _class_body(codes: list[int]) -> str:
 @functools.cache
 def _classes() -> tuple[str, str]:
     """Regex class bodies of the letters and numbers of the basic plane (unicodedata's L* and
-    N*), built once (~15 ms)."""
-    letters, numbers = [], []
-    for code in range(0x10000):
-        cat = unicodedata.category(chr(code))[0]
-        if cat == "L":
-            letters.append(code)
-        elif cat == "N":
-            numbers.append(code)
-    return _class_body(letters), _class_body(numbers)
+    N*), from the tables written out for this Unicode version or else computed (~20 ms)."""
+    same = unicodedata.unidata_version == unicode_classes.UNIDATA_VERSION
+    letters, numbers = (
+        (unicode_classes.LETTERS, unicode_classes.NUMBERS) if same else unicode_classes.computed()
+    )
+    return _ranges_body(letters), _ranges_body(numbers)
+
+
+def _ranges_body(flat: Sequence[int]) -> str:
+    """A regex character-class body for (first, last) code point pairs, laid out flat."""
+    out = []
+    for a, b in zip(flat[::2], flat[1::2]):
+        out.append(re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}")
+    return "".join(out)
 
 
 @functools.cache

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from tokenizers import Tokenizer, normalizers, pre_tokenizers
 
 import curate.tokenization.chunks as tokenizer_mod
 import curate.tokenization.pieces as pieces_mod
+from curate.tokenization import unicode_classes
 from curate.tokenization.bpe import EOT, train_tokenizer
 from curate.tokenization.chunks import ChunkEncoder
 from curate.tokenization.encode import _encoder, encode_part
@@ -204,6 +206,14 @@ def test_the_character_scan_finds_what_a_fresh_check_finds(monkeypatch: pytest.M
         assert check.disagreeing(text) == CharCheck().disagreeing(text), i
         assert check._outside is not None
     assert check.disagreeing(texts[1]) == {"\x1c"} and not check.disagreeing("known 中文 ぁ")
+
+
+def test_the_written_out_letter_and_number_tables_are_unicodedatas() -> None:
+    if unicodedata.unidata_version != unicode_classes.UNIDATA_VERSION:
+        pytest.skip(f"this Python's Unicode is {unicodedata.unidata_version}: the tables are computed")
+    assert unicode_classes.computed() == (unicode_classes.LETTERS, unicode_classes.NUMBERS)
+    letters = {chr(c) for a, b in zip(*[iter(unicode_classes.LETTERS)] * 2) for c in range(a, b + 1)}
+    assert "中" in letters and "a" in letters and "1" not in letters and len(letters) > 48000
 
 
 def test_byte_level_table_maps_bytes_as_tokenizers_does() -> None:

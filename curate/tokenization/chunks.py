@@ -28,6 +28,7 @@ MAX_CHUNKS = 1 << 19  # cached chunks (~80 MB); past this the cache starts over
 MAX_CHUNK_CHARS = 256  # longer chunks (rarely repeated) are not kept past their slice
 LONG_CHUNK = re.compile(f"[^{SEPARATOR}]{{{MAX_CHUNK_CHARS + 1},}}")
 SLICE_CHARS = 1 << 18  # characters of text cut while tokenizers learns the previous slice's chunks
+FIRST_SLICE_CHARS = 1 << 14  # the stream's first slice: tokenizers starts sooner
 PROBE = 16  # texts per slice always looked up whole in the cache (see ChunkEncoder._start)
 # Texts whose chunked encoding must equal tokenizers' for the shortcut to be used at all: runs of
 # mixed whitespace, contractions, punctuation, digits, non-Latin scripts, a literal special token.
@@ -56,14 +57,15 @@ class _Slice:
     encoding: Future | None  # -> (ChunkLearner.run's encodings, the whole texts' encodings)
 
 
-def _slices(texts: Sequence[str], chars: int) -> Iterator[tuple[int, int]]:
-    """(lo, hi) ranges of consecutive texts of about `chars` characters each (at least one text)."""
-    lo, size = 0, 0
+def _slices(texts: Sequence[str], chars: int, first: int | None = None) -> Iterator[tuple[int, int]]:
+    """(lo, hi) ranges of consecutive texts of about `chars` characters each (at least one text),
+    the first of about `first`."""
+    lo, size, want = 0, 0, chars if first is None else first
     for i, text in enumerate(texts):
         size += len(text)
-        if size >= chars:
+        if size >= want:
             yield lo, i + 1
-            lo, size = i + 1, 0
+            lo, size, want = i + 1, 0, chars
     if lo < len(texts):
         yield lo, len(texts)
 
@@ -131,6 +133,7 @@ class ChunkEncoder:
         # A pool per call, not per encoder: a thread does not survive a fork into a worker.
         with ThreadPoolExecutor(1, thread_name_prefix="chunk-learner") as pool:
             ahead: _Slice | None = None
+            first = True
             for texts in batches:
                 if ahead is not None and (not texts or len(self._ids) > self.max_chunks):
                     if (done := self._finish(ahead)) is not None:  # nothing in flight now
@@ -142,7 +145,9 @@ class ChunkEncoder:
                     yield []
                     continue
                 out: list[bytes] = [b""] * len(texts)
-                bounds = list(_slices(texts, SLICE_CHARS))
+                # The stream's first slice small: tokenizers starts on it while the rest is cut.
+                bounds = list(_slices(texts, SLICE_CHARS, FIRST_SLICE_CHARS if first else None))
+                first = False
                 for j, (lo, hi) in enumerate(bounds):
                     current = self._start(texts, lo, hi, out, j == len(bounds) - 1, pool, ahead)
                     if ahead is not None and (done := self._finish(ahead)) is not None:

@@ -135,6 +135,16 @@ def test_a_stream_of_batches_gives_each_batch_its_ids_in_order(
         assert [ids for b in got for ids in b] == expected
 
 
+def test_slices_hold_every_text_once_the_first_smaller() -> None:
+    texts = ["x" * n for n in [5, 5, 5, 30, 40, 50, 5, 200, 1]]
+    for first in (None, 8):
+        bounds = list(tokenizer_mod._slices(texts, 60, first))
+        assert [i for lo, hi in bounds for i in range(lo, hi)] == list(range(len(texts)))
+        assert all(lo < hi for lo, hi in bounds)
+    assert list(tokenizer_mod._slices(texts, 60, 8))[0] == (0, 2)  # 10 characters: past 8
+    assert list(tokenizer_mod._slices(texts, 60))[0] == (0, 5)  # 85: past 60
+
+
 def test_groups_whose_separators_do_not_match_are_learned_chunk_by_chunk(tok: Tokenizer) -> None:
     enc = ChunkEncoder(tok, DTYPE)
     enc._learner._sep = -1  # no separator found in any group: the safe way for all of them

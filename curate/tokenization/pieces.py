@@ -30,15 +30,7 @@ ASTRAL = "\U00010000-\U0010ffff"  # outside the basic plane: never cut next to (
 
 def _class_body(codes: list[int]) -> str:
     """A regex character-class body for these (sorted) code points, as ranges."""
-    out, i = [], 0
-    while i < len(codes):
-        j = i
-        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
-            j += 1
-        a, b = re.escape(chr(codes[i])), re.escape(chr(codes[j]))
-        out.append(a if i == j else f"{a}-{b}")
-        i = j + 1
-    return "".join(out)
+    return _ranges_body(unicode_classes.runs(codes))
 
 
 @functools.cache

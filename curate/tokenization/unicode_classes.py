@@ -5,6 +5,8 @@ Python's unicodedata is this version, else `computed()` is (what tests/curate/te
 checks them against, and what wrote them).
 """
 
+from collections.abc import Iterable
+
 UNIDATA_VERSION = "14.0.0"
 LETTERS = (
     0x0041,
@@ -906,17 +908,20 @@ NUMBERS = (
 )
 
 
+def runs(codes: Iterable[int]) -> tuple[int, ...]:
+    """Ascending code points as (first, last) pairs of consecutive ones, laid out flat."""
+    flat: list[int] = []
+    for code in codes:
+        if flat and flat[-1] == code - 1:
+            flat[-1] = code
+        else:
+            flat += [code, code]
+    return tuple(flat)
+
+
 def computed() -> tuple[tuple[int, ...], tuple[int, ...]]:
     """LETTERS and NUMBERS as this Python's unicodedata gives them."""
     import unicodedata
 
-    flat: dict[str, list[int]] = {"L": [], "N": []}
-    for code in range(0x10000):
-        cat = unicodedata.category(chr(code))[0]
-        if cat in flat:
-            runs = flat[cat]
-            if runs and runs[-1] == code - 1:
-                runs[-1] = code
-            else:
-                runs += [code, code]
-    return tuple(flat["L"]), tuple(flat["N"])
+    cats = [unicodedata.category(chr(code))[0] for code in range(0x10000)]
+    return tuple(runs(c for c, k in enumerate(cats) if k == kind) for kind in "LN")
